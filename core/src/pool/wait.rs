@@ -1,0 +1,413 @@
+//! Waiters: the FIFO queue entries for callers who found no connection, and
+//! the three ways of waiting on one (a parked thread, a future's waker, a
+//! callback), plus the per-pool deadline thread for the latter two.
+
+use std::collections::BinaryHeap;
+use std::cmp::Ordering as CmpOrdering;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use super::{Grant, Outbox, Shared};
+use crate::error::{Error, ErrorKind, Result};
+use crate::sync::{Arc, Mutex};
+
+pub(crate) type Callback<T> = Box<dyn FnOnce(Result<Grant<T>>) + Send>;
+
+pub(crate) enum Notify<T: Send + 'static> {
+    /// Nothing to wake (the waiter polls; used by model-checking tests).
+    #[allow(dead_code)]
+    None,
+    Thread(std::thread::Thread),
+    Waker(Option<Waker>),
+    Callback(Option<Callback<T>>),
+}
+
+pub(crate) enum WState<T: Send + 'static> {
+    Waiting,
+    Done(Result<Grant<T>>),
+    Taken,
+    Cancelled,
+}
+
+pub(crate) struct Slot<T: Send + 'static> {
+    pub(crate) state: WState<T>,
+    pub(crate) notify: Notify<T>,
+}
+
+/// One caller waiting for a connection. Lock order: pool state, then slot.
+pub(crate) struct Waiter<T: Send + 'static> {
+    pub(crate) slot: Mutex<Slot<T>>,
+    pub(crate) since: Instant,
+}
+
+impl<T: Send + 'static> Waiter<T> {
+    pub(crate) fn new(notify: Notify<T>) -> Arc<Waiter<T>> {
+        Arc::new(Waiter { slot: Mutex::new(Slot { state: WState::Waiting, notify }), since: Instant::now() })
+    }
+
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(self.slot.lock().state, WState::Waiting)
+    }
+
+    /// Records the answer. The caller holds the pool lock and has removed the
+    /// waiter from the live count; waking happens later, outside the lock.
+    pub(crate) fn complete(&self, r: Result<Grant<T>>) {
+        let mut s = self.slot.lock();
+        debug_assert!(matches!(s.state, WState::Waiting));
+        s.state = WState::Done(r);
+    }
+
+    /// Takes a finished answer, if there is one.
+    pub(crate) fn try_take(&self) -> Option<Result<Grant<T>>> {
+        let mut s = self.slot.lock();
+        if matches!(s.state, WState::Done(_)) {
+            match std::mem::replace(&mut s.state, WState::Taken) {
+                WState::Done(r) => Some(r),
+                _ => unreachable!(),
+            }
+        } else {
+            None
+        }
+    }
+
+    /// Wakes whoever waits. Never called with the pool lock held.
+    pub(crate) fn wake(&self) {
+        let mut s = self.slot.lock();
+        match &mut s.notify {
+            Notify::None => {}
+            Notify::Thread(t) => {
+                #[cfg(not(loom))]
+                t.unpark();
+                #[cfg(loom)]
+                let _ = t;
+            }
+            Notify::Waker(w) => {
+                if let Some(w) = w.take() {
+                    drop(s);
+                    w.wake();
+                }
+            }
+            Notify::Callback(cb) => {
+                if let Some(cb) = cb.take() {
+                    let r = match std::mem::replace(&mut s.state, WState::Taken) {
+                        WState::Done(r) => r,
+                        other => {
+                            s.state = other;
+                            return;
+                        }
+                    };
+                    drop(s);
+                    cb(r);
+                }
+            }
+        }
+    }
+}
+
+/// An entry of the deadline heap (earliest first).
+pub(crate) struct Deadline<T: Send + 'static> {
+    pub(crate) at: Instant,
+    pub(crate) seq: u64,
+    pub(crate) waiter: Arc<Waiter<T>>,
+}
+
+impl<T: Send + 'static> PartialEq for Deadline<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.at == o.at && self.seq == o.seq
+    }
+}
+impl<T: Send + 'static> Eq for Deadline<T> {}
+impl<T: Send + 'static> PartialOrd for Deadline<T> {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl<T: Send + 'static> Ord for Deadline<T> {
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        // BinaryHeap is a max-heap: reverse for earliest-first.
+        o.at.cmp(&self.at).then(o.seq.cmp(&self.seq))
+    }
+}
+
+pub(crate) type DeadlineHeap<T> = BinaryHeap<Deadline<T>>;
+
+/// Future returned by [`RawPool::acquire`](super::RawPool::acquire).
+///
+/// # Cancel safety
+/// Dropping it before completion removes the waiter from the queue; a
+/// connection or permit that was handed to it in the meantime goes straight
+/// back to the pool (to the next waiter), so nothing leaks.
+#[must_use = "futures do nothing unless polled"]
+pub struct Acquire<T: Send + 'static> {
+    pub(crate) shared: Arc<Shared<T>>,
+    pub(crate) timeout: Duration,
+    pub(crate) waiter: Option<Arc<Waiter<T>>>,
+    pub(crate) finished: bool,
+}
+
+impl<T: Send + 'static> fmt::Debug for Acquire<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire").field("timeout", &self.timeout).field("waiting", &self.waiter.is_some()).finish()
+    }
+}
+
+impl<T: Send + 'static> Unpin for Acquire<T> {}
+
+impl<T: Send + 'static> Future for Acquire<T> {
+    type Output = Result<Grant<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.finished {
+            return Poll::Ready(Err(Error::new(ErrorKind::InvalidUsage, "Acquire future polled after completion")));
+        }
+        if let Some(w) = &self.waiter {
+            let mut s = w.slot.lock();
+            if matches!(s.state, WState::Done(_)) {
+                let r = match std::mem::replace(&mut s.state, WState::Taken) {
+                    WState::Done(r) => r,
+                    _ => unreachable!(),
+                };
+                drop(s);
+                self.waiter = None;
+                self.finished = true;
+                return Poll::Ready(r);
+            }
+            if let Notify::Waker(slot) = &mut s.notify {
+                match slot {
+                    Some(k) if k.will_wake(cx.waker()) => {}
+                    _ => *slot = Some(cx.waker().clone()),
+                }
+            }
+            return Poll::Pending;
+        }
+        let shared = self.shared.clone();
+        match shared.begin_wait(self.timeout, || Notify::Waker(Some(cx.waker().clone())), true) {
+            Begin::Ready(r) => {
+                self.finished = true;
+                Poll::Ready(r)
+            }
+            Begin::Queued(w) => {
+                self.waiter = Some(w);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for Acquire<T> {
+    fn drop(&mut self) {
+        if let Some(w) = self.waiter.take() {
+            // Not answered yet: leave the queue. Answered meanwhile: give it back.
+            if let Cancel::Answered(Ok(grant)) = self.shared.cancel_waiter(&w, false) {
+                drop(grant);
+            }
+        }
+    }
+}
+
+/// Handle to a callback-style wait ([`RawPool::acquire_callback`](super::RawPool::acquire_callback)).
+pub struct WaitHandle<T: Send + 'static> {
+    pub(crate) shared: Arc<Shared<T>>,
+    pub(crate) waiter: Option<Arc<Waiter<T>>>,
+}
+
+impl<T: Send + 'static> fmt::Debug for WaitHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitHandle").field("queued", &self.waiter.is_some()).finish()
+    }
+}
+
+impl<T: Send + 'static> WaitHandle<T> {
+    /// Withdraws the request. Returns `true` if it was still waiting: the
+    /// callback will never run. Returns `false` if it was already answered:
+    /// the callback has run or is running, and owns what it was given.
+    pub fn cancel(mut self) -> bool {
+        match self.waiter.take() {
+            None => false,
+            Some(w) => match self.shared.cancel_waiter(&w, false) {
+                Cancel::Withdrawn => true,
+                Cancel::Answered(r) => {
+                    // Answered but the callback had not run yet (its wake is
+                    // in flight and will find nothing): give the grant back.
+                    drop(r);
+                    true
+                }
+                Cancel::AlreadyTaken => false,
+            },
+        }
+    }
+
+    /// Whether the request is still queued.
+    pub fn is_waiting(&self) -> bool {
+        self.waiter.as_ref().is_some_and(|w| w.is_waiting())
+    }
+}
+
+/// What withdrawing a waiter found.
+pub(crate) enum Cancel<T: Send + 'static> {
+    /// It was still waiting; it is now out of the queue.
+    Withdrawn,
+    /// It had been answered and nobody had taken the answer: the caller owns it.
+    Answered(Result<Grant<T>>),
+    /// Its answer was already taken (a callback ran).
+    AlreadyTaken,
+}
+
+pub(crate) enum Begin<T: Send + 'static> {
+    Ready(Result<Grant<T>>),
+    Queued(Arc<Waiter<T>>),
+}
+
+impl<T: Send + 'static> Shared<T> {
+    /// Fast path or enqueue. `timed` registers the deadline with the pool's
+    /// deadline thread (futures and callbacks); blocking waiters time out themselves.
+    pub(crate) fn begin_wait(
+        self: &Arc<Self>,
+        timeout: Duration,
+        notify: impl FnOnce() -> Notify<T>,
+        timed: bool,
+    ) -> Begin<T> {
+        let now = self.clock.now();
+        let mut out = Outbox::default();
+        let mut st = self.state.lock();
+        match self.take_now(&mut st, now, &mut out) {
+            Err(e) => return Begin::Ready(Err(e)),
+            Ok(Some(g)) => {
+                drop(st);
+                out.flush(self);
+                return Begin::Ready(Ok(g));
+            }
+            Ok(None) => {}
+        }
+        if timeout.is_zero() {
+            let e = self.timeout_error(&st, Duration::ZERO);
+            drop(st);
+            self.note_timeout(Duration::ZERO);
+            return Begin::Ready(Err(e));
+        }
+        let w = Waiter::new(notify());
+        st.waiters.push_back(w.clone());
+        st.live_waiters += 1;
+        if timed {
+            self.push_deadline(&mut st, w.since + timeout, w.clone());
+        }
+        drop(st);
+        Begin::Queued(w)
+    }
+
+    /// Withdraws a waiter. When it was still waiting and `timed_out`, the
+    /// answer is the timeout error (`Answered(Err(..))`), counted as a timeout.
+    pub(crate) fn cancel_waiter(self: &Arc<Self>, w: &Arc<Waiter<T>>, timed_out: bool) -> Cancel<T> {
+        let mut st = self.state.lock();
+        let mut s = w.slot.lock();
+        match std::mem::replace(&mut s.state, WState::Taken) {
+            WState::Waiting => {
+                s.state = WState::Cancelled;
+                drop(s);
+                st.live_waiters -= 1;
+                self.compact_waiters(&mut st);
+                if timed_out {
+                    let waited = w.since.elapsed();
+                    let e = self.timeout_error(&st, waited);
+                    drop(st);
+                    self.note_timeout(waited);
+                    Cancel::Answered(Err(e))
+                } else {
+                    Cancel::Withdrawn
+                }
+            }
+            WState::Done(r) => Cancel::Answered(r),
+            other => {
+                s.state = other;
+                Cancel::AlreadyTaken
+            }
+        }
+    }
+
+    #[cfg(not(loom))]
+    fn push_deadline(self: &Arc<Self>, st: &mut super::State<T>, at: Instant, waiter: Arc<Waiter<T>>) {
+        // Drop answered entries from the top so the heap tracks live waiters.
+        while st.deadlines.peek().is_some_and(|d| !d.waiter.is_waiting()) {
+            st.deadlines.pop();
+        }
+        let earliest = st.deadlines.peek().is_none_or(|d| at < d.at);
+        st.deadline_seq += 1;
+        st.deadlines.push(Deadline { at, seq: st.deadline_seq, waiter });
+        if st.deadlines.len() > 64 && st.deadlines.len() > 2 * st.live_waiters + 64 {
+            let kept: Vec<Deadline<T>> = st.deadlines.drain().filter(|d| d.waiter.is_waiting()).collect();
+            st.deadlines.extend(kept);
+        }
+        match &st.deadline_thread {
+            Some(t) => {
+                if earliest {
+                    t.unpark();
+                }
+            }
+            None => {
+                let weak = Arc::downgrade(self);
+                let name = format!("unipool-deadline-{}", self.config.name);
+                match std::thread::Builder::new().name(name).spawn(move || deadline_thread(weak)) {
+                    Ok(h) => st.deadline_thread = Some(h.thread().clone()),
+                    Err(e) => tracing::error!(error = %e, "unipool: cannot start the deadline thread; waits will not time out"),
+                }
+            }
+        }
+    }
+
+    #[cfg(loom)]
+    fn push_deadline(self: &Arc<Self>, st: &mut super::State<T>, at: Instant, waiter: Arc<Waiter<T>>) {
+        st.deadline_seq += 1;
+        st.deadlines.push(Deadline { at, seq: st.deadline_seq, waiter });
+    }
+
+    /// Answers every due deadline with a timeout; returns the next deadline.
+    pub(crate) fn expire_due(self: &Arc<Self>, now: Instant) -> Option<Instant> {
+        let mut out = Outbox::default();
+        let mut timed_out = Vec::new();
+        let mut st = self.state.lock();
+        loop {
+            let Some(top) = st.deadlines.peek() else { break };
+            if !top.waiter.is_waiting() {
+                st.deadlines.pop();
+                continue;
+            }
+            if top.at > now {
+                break;
+            }
+            let d = st.deadlines.pop().expect("peeked");
+            let waited = d.waiter.since.elapsed();
+            st.live_waiters -= 1;
+            let e = self.timeout_error(&st, waited);
+            d.waiter.complete(Err(e));
+            timed_out.push(waited);
+            out.wake.push(d.waiter);
+        }
+        self.compact_waiters(&mut st);
+        let next = st.deadlines.peek().map(|d| d.at);
+        drop(st);
+        for waited in timed_out {
+            self.note_timeout(waited);
+        }
+        out.flush(self);
+        next
+    }
+}
+
+#[cfg(not(loom))]
+fn deadline_thread<T: Send + 'static>(weak: crate::sync::Weak<Shared<T>>) {
+    loop {
+        let Some(shared) = weak.upgrade() else { return };
+        let next = shared.expire_due(Instant::now());
+        drop(shared);
+        let wait = match next {
+            Some(at) => at.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(5),
+        };
+        if !wait.is_zero() {
+            std::thread::park_timeout(wait);
+        }
+    }
+}
