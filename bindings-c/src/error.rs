@@ -1,0 +1,252 @@
+//! Status codes, the per-thread last error, and the panic/NULL guard every
+//! `extern "C"` function runs its body in.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use unipool::ErrorKind;
+
+/// Status codes returned by every unipool function (as `int`). The values are fixed ABI.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum unipool_code {
+    /// Success.
+    UNIPOOL_OK = 0,
+    /// No connection became available before the deadline (also: try-acquire found none).
+    UNIPOOL_E_POOL_TIMEOUT = 1,
+    /// The pool was closed (unipool_pool_close / unipool_pool_free).
+    UNIPOOL_E_POOL_CLOSED = 2,
+    /// The create callback failed.
+    UNIPOOL_E_CONNECT_FAILED = 3,
+    /// The create callback reported a connect timeout.
+    UNIPOOL_E_CONNECT_TIMEOUT = 4,
+    /// A connection was found broken (ping or reset callback failed).
+    UNIPOOL_E_CONNECTION_BROKEN = 5,
+    /// A configuration key or value was rejected; the message names key, value and what is allowed.
+    UNIPOOL_E_INVALID_CONFIG = 6,
+    /// The API was misused: a NULL or invalid argument, a missing callback, bad UTF-8.
+    UNIPOOL_E_INVALID_USAGE = 7,
+    /// A bug in unipool (a caught Rust panic or an unexpected state).
+    UNIPOOL_E_INTERNAL = 99,
+}
+
+pub(crate) const OK: c_int = unipool_code::UNIPOOL_OK as c_int;
+
+/// Maps the core's error kind to the C status code. The one place this mapping lives.
+pub(crate) fn code_of(kind: ErrorKind) -> c_int {
+    use unipool_code::*;
+    let code = match kind {
+        ErrorKind::PoolTimeout => UNIPOOL_E_POOL_TIMEOUT,
+        ErrorKind::PoolClosed => UNIPOOL_E_POOL_CLOSED,
+        ErrorKind::ConnectFailed => UNIPOOL_E_CONNECT_FAILED,
+        ErrorKind::ConnectTimeout => UNIPOOL_E_CONNECT_TIMEOUT,
+        ErrorKind::ConnectionBroken => UNIPOOL_E_CONNECTION_BROKEN,
+        ErrorKind::InvalidConfig => UNIPOOL_E_INVALID_CONFIG,
+        ErrorKind::InvalidUsage => UNIPOOL_E_INVALID_USAGE,
+        ErrorKind::Internal => UNIPOOL_E_INTERNAL,
+        // ErrorKind is #[non_exhaustive]: a kind added to the core later is
+        // reported as internal until it gets its own code here.
+        #[allow(unreachable_patterns)]
+        _ => UNIPOOL_E_INTERNAL,
+    };
+    code as c_int
+}
+
+/// The inverse, for codes a C callback returns. Unknown codes map to `fallback`.
+pub(crate) fn kind_of(code: c_int, fallback: ErrorKind) -> ErrorKind {
+    match code {
+        1 => ErrorKind::PoolTimeout,
+        2 => ErrorKind::PoolClosed,
+        3 => ErrorKind::ConnectFailed,
+        4 => ErrorKind::ConnectTimeout,
+        5 => ErrorKind::ConnectionBroken,
+        6 => ErrorKind::InvalidConfig,
+        7 => ErrorKind::InvalidUsage,
+        99 => ErrorKind::Internal,
+        _ => fallback,
+    }
+}
+
+/// An error on its way out through the C boundary.
+#[derive(Debug)]
+pub(crate) struct FfiError {
+    pub code: c_int,
+    pub message: String,
+}
+
+impl FfiError {
+    pub fn new(code: unipool_code, message: impl Into<String>) -> Self {
+        FfiError { code: code as c_int, message: message.into() }
+    }
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(unipool_code::UNIPOOL_E_INVALID_USAGE, message)
+    }
+    pub fn null(arg: &str) -> Self {
+        Self::usage(format!("argument '{arg}' is NULL; a valid pointer is required"))
+    }
+}
+
+impl From<unipool::Error> for FfiError {
+    fn from(e: unipool::Error) -> Self {
+        FfiError { code: code_of(e.kind()), message: e.to_string() }
+    }
+}
+
+pub(crate) type FfiResult<T = ()> = Result<T, FfiError>;
+
+struct LastError {
+    code: c_int,
+    message: CString,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
+        code: OK,
+        message: CString::default(),
+    });
+}
+
+pub(crate) fn set_last_error(code: c_int, message: &str) {
+    let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    // try_with: during thread teardown the slot may already be gone; then there is no
+    // one left on this thread to read the message anyway.
+    let _ = LAST_ERROR.try_with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            slot.code = code;
+            slot.message = message;
+        }
+    });
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// Runs an `extern "C"` body: catches panics, records the error for this thread and
+/// turns the outcome into a status code.
+pub(crate) fn guard(body: impl FnOnce() -> FfiResult) -> c_int {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => OK,
+        Ok(Err(e)) => {
+            set_last_error(e.code, &e.message);
+            e.code
+        }
+        Err(payload) => {
+            let code = unipool_code::UNIPOOL_E_INTERNAL as c_int;
+            set_last_error(code, &format!("internal error (Rust panic): {}", panic_message(&*payload)));
+            code
+        }
+    }
+}
+
+/// Like [`guard`] for functions that return nothing (the `_free` family).
+pub(crate) fn guard_void(body: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(body)) {
+        set_last_error(
+            unipool_code::UNIPOOL_E_INTERNAL as c_int,
+            &format!("internal error (Rust panic): {}", panic_message(&*payload)),
+        );
+    }
+}
+
+/// Borrows a C string argument as UTF-8.
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char, arg: &str) -> FfiResult<&'a str> {
+    if p.is_null() {
+        return Err(FfiError::null(arg));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| FfiError::usage(format!("argument '{arg}' is not valid UTF-8")))
+}
+
+/// Copies `s` into a caller buffer the way snprintf does: at most `buf_len - 1` bytes and a
+/// terminating NUL (nothing when `buf_len` is 0), and stores the full length (without the NUL)
+/// in `*needed` when `needed` is not NULL. `buf` may be NULL only when `buf_len` is 0.
+pub(crate) unsafe fn copy_out(s: &str, buf: *mut c_char, buf_len: usize, needed: *mut usize) -> FfiResult {
+    if buf.is_null() && buf_len != 0 {
+        return Err(FfiError::usage("argument 'buf' is NULL but 'buf_len' is not 0"));
+    }
+    if !needed.is_null() {
+        *needed = s.len();
+    }
+    if buf_len > 0 {
+        let n = s.len().min(buf_len - 1);
+        std::ptr::copy_nonoverlapping(s.as_ptr(), buf as *mut u8, n);
+        *buf.add(n) = 0;
+    }
+    Ok(())
+}
+
+/// Hands a Rust string to C as a malloc-free-able-by-us `char *` (free with unipool_string_free).
+pub(crate) fn owned_c_string(s: &str) -> *mut c_char {
+    CString::new(s.replace('\0', "\\0")).unwrap_or_default().into_raw()
+}
+
+/// Message of the last failed unipool call on the calling thread.
+///
+/// Returns a NUL-terminated string owned by the library, valid on this thread until the next
+/// failing unipool call on this thread; copy it if you need it longer. Never NULL: "" when no call
+/// has failed on this thread yet. A successful call does not clear it.
+#[no_mangle]
+pub extern "C" fn unipool_last_error_message() -> *const c_char {
+    static EMPTY: &[u8] = b"\0";
+    catch_unwind(|| {
+        LAST_ERROR
+            .try_with(|slot| match slot.try_borrow() {
+                Ok(slot) => slot.message.as_ptr(),
+                Err(_) => EMPTY.as_ptr() as *const c_char,
+            })
+            .unwrap_or(EMPTY.as_ptr() as *const c_char)
+    })
+    .unwrap_or(EMPTY.as_ptr() as *const c_char)
+}
+
+/// Status code (UNIPOOL_E_*) of the last failed unipool call on the calling thread,
+/// UNIPOOL_OK when none has failed yet. A successful call does not clear it.
+#[no_mangle]
+pub extern "C" fn unipool_last_error_kind() -> c_int {
+    catch_unwind(|| LAST_ERROR.try_with(|slot| slot.try_borrow().map(|s| s.code).unwrap_or(OK)).unwrap_or(OK))
+        .unwrap_or(unipool_code::UNIPOOL_E_INTERNAL as c_int)
+}
+
+/// The constant's name for a status code, e.g. "UNIPOOL_E_POOL_TIMEOUT"; "UNIPOOL_E_UNKNOWN" for
+/// a value that is not a unipool code. The string is static: never free it.
+#[no_mangle]
+pub extern "C" fn unipool_code_name(code: c_int) -> *const c_char {
+    let s: &'static [u8] = match code {
+        0 => b"UNIPOOL_OK\0",
+        1 => b"UNIPOOL_E_POOL_TIMEOUT\0",
+        2 => b"UNIPOOL_E_POOL_CLOSED\0",
+        3 => b"UNIPOOL_E_CONNECT_FAILED\0",
+        4 => b"UNIPOOL_E_CONNECT_TIMEOUT\0",
+        5 => b"UNIPOOL_E_CONNECTION_BROKEN\0",
+        6 => b"UNIPOOL_E_INVALID_CONFIG\0",
+        7 => b"UNIPOOL_E_INVALID_USAGE\0",
+        99 => b"UNIPOOL_E_INTERNAL\0",
+        _ => b"UNIPOOL_E_UNKNOWN\0",
+    };
+    s.as_ptr() as *const c_char
+}
+
+/// Frees a string the library returned through a `char **` out-parameter
+/// (unipool_pool_metrics_string, unipool_config_to_string). NULL is a no-op.
+/// Never pass a pointer that did not come from unipool, and never free it twice.
+#[no_mangle]
+pub unsafe extern "C" fn unipool_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        guard_void(|| drop(CString::from_raw(s)));
+    }
+}
+
+/// The library version as a static NUL-terminated string, e.g. "0.1.0". Never free it.
+#[no_mangle]
+pub extern "C" fn unipool_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
