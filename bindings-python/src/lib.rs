@@ -509,10 +509,15 @@ impl PyRawPool {
     /// `retire(obj, reason)` closes objects that leave the pool where no
     /// caller is there to close them; without it they are kept for
     /// `take_orphans()` / `maintain()`.
+    ///
+    /// `manual_clock=True` (tests only): the pool's lifecycle time (recycle,
+    /// idle timeout, pre-ping bypass, leak detection) moves only with
+    /// `_advance(seconds)`; waiting deadlines stay real time.
     #[new]
-    #[pyo3(signature = (config, retire = None))]
-    fn new(py: Python<'_>, config: &PyPoolConfig, retire: Option<Obj>) -> PyResult<Self> {
-        let core = Core::new(config.inner.clone()).py_err(py)?;
+    #[pyo3(signature = (config, retire = None, manual_clock = false))]
+    fn new(py: Python<'_>, config: &PyPoolConfig, retire: Option<Obj>, manual_clock: bool) -> PyResult<Self> {
+        let clock = if manual_clock { unipool::Clock::manual() } else { unipool::Clock::system() };
+        let core = Core::with_clock(config.inner.clone(), clock).py_err(py)?;
         Ok(PyRawPool {
             shared: ManuallyDrop::new(Arc::new(Shared {
                 core,
@@ -735,6 +740,20 @@ impl PyRawPool {
         let d = secs_to_duration(py, "timeout", Some(timeout))?.unwrap_or_default();
         let sh = self.sh().clone();
         py.detach(move || sh.core.wait_for_min_idle(d)).py_err(py)
+    }
+
+    /// Moves a manual clock forward (see `manual_clock`).
+    fn _advance(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
+        let d = secs_to_duration(py, "seconds", Some(seconds))?.unwrap_or_default();
+        self.sh().core.clock().advance(d).map_err(|m| usage_error(py, m))
+    }
+
+    /// Raises InternalError if the core's slot invariants do not hold.
+    fn _check_invariants(&self, py: Python<'_>) -> PyResult<()> {
+        self.sh()
+            .core
+            .check_invariants()
+            .map_err(|m| error_to_pyerr(py, &Error::new(ErrorKind::Internal, m)))
     }
 
     /// After os.fork() in the child: never touch this pool's state again (its

@@ -106,6 +106,8 @@ class _Base:
     _config: PoolConfig
 
     def _init_common(self, config: Any, settings: Dict[str, Any]) -> None:
+        # private test hook: lifecycle time only moves with _advance()
+        self._manual_clock = bool(settings.pop("_manual_clock", False))
         self._config = build_config(config, **settings)
         self._raw = self._new_raw()
         self._listeners: Dict[int, Callable[[Dict[str, Any]], Any]] = {}
@@ -205,7 +207,7 @@ class _Base:
             if pool is not None:
                 pool._retire(obj, reason)
 
-        return _unipool.RawPool(self._config, retire)
+        return _unipool.RawPool(self._config, retire, self._manual_clock)
 
     def _retire(self, obj: Any, reason: str) -> None:
         raise NotImplementedError
