@@ -95,10 +95,10 @@ impl<M: Manager> Pool<M> {
             if st.open >= want {
                 return Ok(());
             }
-            let last = match self.inner.raw.try_acquire()? {
-                Some(Grant::Create(permit)) => match self.create(permit.waited(), deadline).await {
+            let last = match self.inner.raw.try_create_permit()? {
+                Some(permit) => match self.create(permit.waited(), deadline).await {
                     Ok(conn) => {
-                        if let Some(obj) = crate::pool::CreatePermit::fulfill_idle(permit, conn) {
+                        if let Some(obj) = permit.fulfill_idle(conn) {
                             self.inner.manager.close(obj).await;
                         }
                         continue;
@@ -108,10 +108,6 @@ impl<M: Manager> Pool<M> {
                         Some(e)
                     }
                 },
-                Some(Grant::Idle(c)) => {
-                    drop(c);
-                    return Ok(());
-                }
                 None => None,
             };
             if Instant::now() + backoff >= deadline {
@@ -209,7 +205,8 @@ impl<M: Manager> Pool<M> {
                         if permanent {
                             return Err(e);
                         }
-                        if Instant::now() + backoff >= deadline {
+                        let now = Instant::now();
+                        if now >= deadline {
                             let waited = start.elapsed();
                             let status = self.status();
                             return Err(Error::new(
@@ -224,7 +221,7 @@ impl<M: Manager> Pool<M> {
                             .with_source(e)
                             .with_status(status, waited));
                         }
-                        tokio::time::sleep(backoff).await;
+                        tokio::time::sleep(backoff.min(deadline - now)).await;
                         backoff = (backoff * 2).min(Duration::from_millis(100));
                     }
                 },

@@ -295,6 +295,24 @@ where
     })
 }
 
+/// Ends every transaction level sqlx tracks on `conn` (innermost first), via
+/// sqlx's TransactionManager so that its depth counter matches the server.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub(crate) async fn end_sqlx_transactions<DB: sqlx::Database>(
+    conn: &mut DB::Connection,
+    commit: bool,
+) -> Result<(), sqlx::Error> {
+    use sqlx::{Connection, TransactionManager};
+    while conn.is_in_transaction() {
+        if commit {
+            DB::TransactionManager::commit(conn).await?;
+        } else {
+            DB::TransactionManager::rollback(conn).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Splits `url` into the part before `?`, the decoded query pairs, and the
 /// fragment (kept verbatim, after `#`).
 pub(crate) fn split_query(url: &str) -> (String, Vec<(String, String)>, Option<String>) {

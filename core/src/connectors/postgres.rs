@@ -34,6 +34,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
 
 use super::{
+    end_sqlx_transactions,
     parse_connect_timeout,
     connect_with_timeout, driver_error, invalid_option, join_query, mask_url, parse_bool_option,
     split_query, strip_pool_params, url_password,
@@ -236,8 +237,9 @@ impl PgManager {
     /// reset_on_return is `commit`) and drains a connection left mid-protocol.
     async fn end_tracked(&self, conn: &mut PgConnection, end: &str) -> crate::Result<()> {
         if conn.is_in_transaction() {
-            // A Transaction guard leaked (mem::forget) or still open: end it.
-            Executor::execute(&mut *conn, end)
+            // A Transaction guard leaked (mem::forget) or is still open: end
+            // every level through sqlx, so its own depth counter stays right.
+            end_sqlx_transactions::<sqlx::Postgres>(conn, end == "COMMIT")
                 .await
                 .map_err(|e| self.query_error(end, e))?;
         } else if conn.should_flush() {

@@ -185,10 +185,10 @@ impl Manager for SqliteManager {
             return Ok(());
         }
         if conn.is_in_transaction() {
-            let sql = if how == ResetOnReturn::Commit { "COMMIT" } else { "ROLLBACK" };
-            Executor::execute(&mut *conn, sql)
+            let commit = how == ResetOnReturn::Commit;
+            super::end_sqlx_transactions::<sqlx::Sqlite>(conn, commit)
                 .await
-                .map_err(|e| self.query_error(sql, e))?;
+                .map_err(|e| self.query_error(if commit { "COMMIT" } else { "ROLLBACK" }, e))?;
         } else if conn.should_flush() {
             conn.ping()
                 .await

@@ -593,6 +593,24 @@ impl<T: Send + 'static> RawPool<T> {
         r
     }
 
+    /// A permit to create one more connection if there is a free slot and no
+    /// one is waiting, even when idle connections exist (for warming a pool).
+    ///
+    /// # Errors
+    /// [`ErrorKind::PoolClosed`].
+    pub fn try_create_permit(&self) -> Result<Option<CreatePermit<T>>> {
+        let now = self.shared.clock.now();
+        let mut st = self.shared.state.lock();
+        if st.closed {
+            return Err(self.shared.closed_error());
+        }
+        if st.paused || st.live_waiters > 0 || !st.has_capacity() {
+            return Ok(None);
+        }
+        st.pending += 1;
+        Ok(Some(CreatePermit::new(self.shared.clone(), now, Duration::ZERO)))
+    }
+
     /// Waits on this thread (parked, not spinning) up to `timeout` (default
     /// `pool_timeout`) for an idle connection or a permit. Waiters are served
     /// strictly first come, first served.
@@ -941,10 +959,13 @@ impl<T: Send + 'static> RawPool<T> {
             return Err(format!("live waiter count {} but {} waiting in queue", st.live_waiters, live));
         }
         if let Some(m) = st.max_total() {
-            // A resize may leave more open than the new maximum until they return.
-            if st.slots() > m && st.idle.len() + st.pending > 0 && st.generation == 0 && st.pool_size == self.shared.config.pool_size {
-                return Err(format!("slots {} exceed max {m}", st.slots()));
+            // Only connections checked out before a shrinking resize may exceed the maximum.
+            if st.slots() > m.max(st.in_use) {
+                return Err(format!("slots {} (idle {}, in use {}, pending {}) exceed max {m}", st.slots(), st.idle.len(), st.in_use, st.pending));
             }
+        }
+        if st.pool_size > 0 && st.idle.len() > st.pool_size {
+            return Err(format!("{} idle connections kept with pool_size {}", st.idle.len(), st.pool_size));
         }
         if !st.closed && !st.paused && st.live_waiters > 0 && (!st.idle.is_empty() || st.has_capacity()) {
             return Err(format!(

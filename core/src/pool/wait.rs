@@ -307,11 +307,12 @@ impl<T: Send + 'static> Shared<T> {
             WState::Waiting => {
                 s.state = WState::Cancelled;
                 drop(s);
+                // The diagnosis counts this waiter among those waiting.
+                let waited = w.since.elapsed();
+                let e = timed_out.then(|| self.timeout_error(&st, waited));
                 st.live_waiters -= 1;
                 self.compact_waiters(&mut st);
-                if timed_out {
-                    let waited = w.since.elapsed();
-                    let e = self.timeout_error(&st, waited);
+                if let Some(e) = e {
                     drop(st);
                     self.note_timeout(waited);
                     Cancel::Answered(Err(e))
@@ -379,8 +380,8 @@ impl<T: Send + 'static> Shared<T> {
             }
             let d = st.deadlines.pop().expect("peeked");
             let waited = d.waiter.since.elapsed();
-            st.live_waiters -= 1;
             let e = self.timeout_error(&st, waited);
+            st.live_waiters -= 1;
             d.waiter.complete(Err(e));
             timed_out.push(waited);
             out.wake.push(d.waiter);
