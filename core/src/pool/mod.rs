@@ -678,7 +678,7 @@ impl<T: Send + 'static> RawPool<T> {
         match self.shared.begin_wait(timeout, || Notify::Callback(cb.take()), true) {
             Begin::Ready(r) => {
                 if let Some(cb) = cb.take() {
-                    cb(r);
+                    wait::run_callback(Box::new(move || cb(r)));
                 }
                 WaitHandle { shared: self.shared.clone(), waiter: None }
             }

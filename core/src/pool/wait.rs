@@ -100,10 +100,46 @@ impl<T: Send + 'static> Waiter<T> {
                         }
                     };
                     drop(s);
-                    cb(r);
+                    run_callback(Box::new(move || cb(r)));
                 }
             }
         }
+    }
+}
+
+thread_local! {
+    /// Callbacks waiting to run on this thread while another one runs.
+    static DISPATCH: std::cell::RefCell<Option<std::collections::VecDeque<Box<dyn FnOnce()>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs a waiter callback. A callback that releases a connection wakes the
+/// next waiter, whose callback may release again, and so on: run inline, that
+/// chain would nest one stack frame per waiter. Here nested callbacks are
+/// queued and the outermost call runs them one after another.
+pub(crate) fn run_callback(f: Box<dyn FnOnce()>) {
+    let queued = DISPATCH.with(|d| match d.borrow_mut().as_mut() {
+        Some(q) => {
+            q.push_back(f);
+            None
+        }
+        None => Some(f),
+    });
+    let Some(first) = queued else { return };
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            // On unwind, pending callbacks are dropped: what they own (a
+            // grant) returns to the pool through its own Drop.
+            let pending = DISPATCH.with(|d| d.borrow_mut().take());
+            drop(pending);
+        }
+    }
+    DISPATCH.with(|d| *d.borrow_mut() = Some(std::collections::VecDeque::new()));
+    let _reset = Reset;
+    first();
+    while let Some(next) = DISPATCH.with(|d| d.borrow_mut().as_mut().and_then(|q| q.pop_front())) {
+        next();
     }
 }
 
