@@ -231,7 +231,7 @@ struct Target {
 impl Target {
     fn display(&self) -> String {
         match self.source {
-            UrlSource::Embedded => format!("{} (embedded SQLite)", self.url),
+            UrlSource::Embedded => format!("embedded SQLite {}", self.url),
             _ => config::mask(&self.url),
         }
     }
@@ -576,7 +576,9 @@ async fn cmd_size(a: SizeArgs) -> Result<(), Fail> {
     }
     i.wait = a.wait.map(|d| d.as_secs_f64()).or(i.query_time).unwrap_or(0.0);
     let mut cores_note = None;
-    if i.cores.is_none() {
+    // cores x 2 + spindles is a rule for SQL servers; Redis runs commands on one thread.
+    let is_redis = url.as_deref().is_some_and(|u| u.starts_with("redis"));
+    if i.cores.is_none() && !is_redis {
         let local = url.as_deref().map(is_local).unwrap_or(true);
         if local {
             let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

@@ -152,6 +152,8 @@ pub struct Summary {
 pub fn fmt_ms(ms: f64) -> String {
     if ms <= 0.0 {
         "0".to_string()
+    } else if ms < 0.0005 {
+        "<1µs".to_string()
     } else if ms < 1.0 {
         format!("{:.0}µs", ms * 1000.0)
     } else if ms < 1000.0 {
@@ -254,6 +256,7 @@ mod tests {
     #[test]
     fn fmt_ms_picks_units() {
         assert_eq!(fmt_ms(0.25), "250µs");
+        assert_eq!(fmt_ms(0.0001), "<1µs");
         assert_eq!(fmt_ms(12.345), "12.35ms");
         assert_eq!(fmt_ms(2500.0), "2.50s");
     }

@@ -133,6 +133,17 @@ fn bench_embedded_sqlite_json() {
 }
 
 #[test]
+fn bench_without_url_uses_embedded_sqlite_and_removes_it() {
+    // The README's main job: no --url, no DATABASE_URL (bin() removes it), no server.
+    let v = json_of(quick_bench());
+    check_bench_report(&v, "sqlite");
+    let url = v["url"].as_str().unwrap();
+    let path = url.split("sqlite://").nth(1).unwrap().split('?').next().unwrap();
+    assert!(path.ends_with(".db"), "{url}");
+    assert!(!std::path::Path::new(path).exists(), "temporary database {path} was not removed");
+}
+
+#[test]
 fn bench_embedded_seeded_table_and_text_output() {
     let (out, err) = ok(bin().args([
         "bench",
