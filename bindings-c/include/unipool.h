@@ -170,6 +170,12 @@ typedef struct unipool_conn unipool_conn;
 typedef struct unipool_pool unipool_pool;
 
 /**
+ * A pending asynchronous acquire (opaque), for cancelling. Made by unipool_pool_acquire_async,
+ * freed by unipool_wait_free (freeing does not cancel).
+ */
+typedef struct unipool_wait unipool_wait;
+
+/**
  * The common settings as a plain struct. Fill it with unipool_settings_init (which writes the
  * defaults), change fields, then call unipool_config_from_settings. Durations are milliseconds;
  * a negative value in an optional duration means "none" (disabled).
@@ -340,6 +346,36 @@ typedef struct unipool_conn_info {
 } unipool_conn_info;
 
 /**
+ * What one maintenance pass did (caller-owned, filled by unipool_pool_maintain).
+ */
+typedef struct unipool_maintenance {
+    /**
+     * Connections closed (close callback called).
+     */
+    size_t closed;
+    /**
+     * The same, counted by reason: index with a UNIPOOL_CLOSE_* value.
+     */
+    size_t closed_by_reason[16];
+    /**
+     * Connections created to keep min_idle.
+     */
+    size_t created;
+    /**
+     * Creates that failed (the pool backs off before trying again).
+     */
+    size_t create_failures;
+    /**
+     * Connections newly reported as leaked (held past leak_detection_threshold).
+     */
+    size_t leaks;
+    /**
+     * When the core wants the next pass, in milliseconds.
+     */
+    int64_t next_run_ms;
+} unipool_maintenance;
+
+/**
  * Counts of a pool at one moment, the same fields as the Rust `PoolStatus` (caller-owned,
  * filled by unipool_pool_status).
  */
@@ -404,6 +440,20 @@ typedef struct unipool_status {
     uint64_t leaks_detected;
     uint64_t invalidated;
 } unipool_status;
+
+/**
+ * Called exactly once with the outcome of unipool_pool_acquire_async (unless cancelled):
+ * `code` UNIPOOL_OK and `conn` a handle now owned by the callee (end it with
+ * unipool_conn_release / _invalidate / _detach), or an error code, `conn` NULL and `message`
+ * (valid during the call only; also readable with unipool_last_error_message on that thread).
+ * It runs on the thread that made the outcome: the caller of unipool_pool_acquire_async (at
+ * once, when a connection is free), a thread releasing a connection, or the pool's timer thread
+ * (deadline). The create and ping callbacks run there too, just before it.
+ */
+typedef void (*unipool_acquire_fn)(void *user_data,
+                                   int code,
+                                   struct unipool_conn *conn,
+                                   const char *message);
 
 #ifdef __cplusplus
 extern "C" {
@@ -534,6 +584,13 @@ int unipool_config_to_string(const struct unipool_config *config, char **out);
 const char *unipool_last_error_message(void);
 
 /**
+ * The configuration key the last failed call on this thread was about (set with
+ * UNIPOOL_E_INVALID_CONFIG, canonical name, e.g. "min_idle"), "" otherwise. Owned by the library,
+ * valid like unipool_last_error_message. Never NULL.
+ */
+const char *unipool_last_error_config_key(void);
+
+/**
  * Status code (UNIPOOL_E_*) of the last failed unipool call on the calling thread,
  * UNIPOOL_OK when none has failed yet. A successful call does not clear it.
  */
@@ -587,6 +644,23 @@ int unipool_pool_unsubscribe(struct unipool_pool *pool, uint64_t id);
 int unipool_pool_new(const struct unipool_config *config,
                      const struct unipool_callbacks *callbacks,
                      struct unipool_pool **out);
+
+/**
+ * For tests and simulations: like unipool_pool_new, but the pool's lifecycle clock (connection
+ * age for pool_recycle, idle_timeout, pre_ping_bypass, leak_detection_threshold) is a manual clock
+ * that only moves with unipool_pool_advance_clock, and NO background maintenance thread is
+ * started: call unipool_pool_maintain yourself. Acquire deadlines still use real time.
+ * initialization_fail_timeout is not waited for. Ownership as for unipool_pool_new.
+ */
+int unipool_pool_new_manual_clock(const struct unipool_config *config,
+                                  const struct unipool_callbacks *callbacks,
+                                  struct unipool_pool **out);
+
+/**
+ * Moves the manual clock of a pool made by unipool_pool_new_manual_clock forward by `seconds`
+ * (>= 0). Any other pool: UNIPOOL_E_INVALID_USAGE.
+ */
+int unipool_pool_advance_clock(struct unipool_pool *pool, double seconds);
 
 /**
  * Closes the pool (wakes waiters with UNIPOOL_E_POOL_CLOSED, closes idle connections), stops
@@ -683,9 +757,11 @@ int unipool_pool_is_closed(const struct unipool_pool *pool, bool *out);
 
 /**
  * Runs one maintenance pass now on this thread (the background thread does this periodically):
- * closes idle-timed-out / expired connections and creates connections up to min_idle.
+ * closes idle-timed-out / expired connections and connections the pool parked for closing
+ * (e.g. found expired during an acquire), reports leaks, and creates connections up to min_idle.
+ * `out` may be NULL; otherwise it receives what the pass did.
  */
-int unipool_pool_maintain(struct unipool_pool *pool);
+int unipool_pool_maintain(struct unipool_pool *pool, struct unipool_maintenance *out);
 
 /**
  * Waits up to `timeout_ms` for min_idle connections to be open (made by the maintenance thread);
@@ -720,6 +796,35 @@ int unipool_pool_status(const struct unipool_pool *pool, struct unipool_status *
  * (free with unipool_config_free).
  */
 int unipool_pool_config(const struct unipool_pool *pool, struct unipool_config **out);
+
+/**
+ * Starts an acquire that does not block: `callback` gets the outcome (see unipool_acquire_fn),
+ * possibly before this function returns. Waiters are served first come, first served, together
+ * with blocking acquires. `timeout_ms` as for unipool_pool_acquire. When the pre-ping of the
+ * connection it was given fails, the callback gets UNIPOOL_E_CONNECTION_BROKEN (the connection
+ * was closed; acquire again). `user_data` is passed through untouched and must stay valid until
+ * the callback has run or the wait was cancelled. If `out_wait` is not NULL it receives a handle
+ * owned by the caller for unipool_wait_cancel, to be freed with unipool_wait_free.
+ * If this function fails, the callback is never called.
+ */
+int unipool_pool_acquire_async(struct unipool_pool *pool,
+                               int64_t timeout_ms,
+                               unipool_acquire_fn callback,
+                               void *user_data,
+                               struct unipool_wait **out_wait);
+
+/**
+ * Withdraws an asynchronous acquire. `*out_cancelled` (may be NULL) is set to true when it was
+ * still waiting: its callback will never run. False means it was already answered: the callback
+ * has run or is running on another thread and owns the outcome. A second cancel reports false.
+ */
+int unipool_wait_cancel(struct unipool_wait *wait, bool *out_cancelled);
+
+/**
+ * Frees a wait handle. Does not cancel: an uncancelled wait still gets its callback.
+ * NULL is a no-op.
+ */
+void unipool_wait_free(struct unipool_wait *wait);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -73,11 +73,13 @@ pub(crate) fn kind_of(code: c_int, fallback: ErrorKind) -> ErrorKind {
 pub(crate) struct FfiError {
     pub code: c_int,
     pub message: String,
+    /// The configuration key an InvalidConfig error is about.
+    pub config_key: Option<String>,
 }
 
 impl FfiError {
     pub fn new(code: unipool_code, message: impl Into<String>) -> Self {
-        FfiError { code: code as c_int, message: message.into() }
+        FfiError { code: code as c_int, message: message.into(), config_key: None }
     }
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(unipool_code::UNIPOOL_E_INVALID_USAGE, message)
@@ -89,7 +91,7 @@ impl FfiError {
 
 impl From<unipool::Error> for FfiError {
     fn from(e: unipool::Error) -> Self {
-        FfiError { code: code_of(e.kind()), message: e.to_string() }
+        FfiError { code: code_of(e.kind()), message: e.to_string(), config_key: e.config_key().map(str::to_string) }
     }
 }
 
@@ -98,23 +100,31 @@ pub(crate) type FfiResult<T = ()> = Result<T, FfiError>;
 struct LastError {
     code: c_int,
     message: CString,
+    config_key: CString,
 }
 
 thread_local! {
     static LAST_ERROR: RefCell<LastError> = RefCell::new(LastError {
         code: OK,
         message: CString::default(),
+        config_key: CString::default(),
     });
 }
 
 pub(crate) fn set_last_error(code: c_int, message: &str) {
+    set_last_error_full(code, message, None)
+}
+
+pub(crate) fn set_last_error_full(code: c_int, message: &str, config_key: Option<&str>) {
     let message = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    let config_key = CString::new(config_key.unwrap_or("").replace('\0', "")).unwrap_or_default();
     // try_with: during thread teardown the slot may already be gone; then there is no
     // one left on this thread to read the message anyway.
     let _ = LAST_ERROR.try_with(|slot| {
         if let Ok(mut slot) = slot.try_borrow_mut() {
             slot.code = code;
             slot.message = message;
+            slot.config_key = config_key;
         }
     });
 }
@@ -135,7 +145,7 @@ pub(crate) fn guard(body: impl FnOnce() -> FfiResult) -> c_int {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => OK,
         Ok(Err(e)) => {
-            set_last_error(e.code, &e.message);
+            set_last_error_full(e.code, &e.message, e.config_key.as_deref());
             e.code
         }
         Err(payload) => {
@@ -201,6 +211,23 @@ pub extern "C" fn unipool_last_error_message() -> *const c_char {
         LAST_ERROR
             .try_with(|slot| match slot.try_borrow() {
                 Ok(slot) => slot.message.as_ptr(),
+                Err(_) => EMPTY.as_ptr() as *const c_char,
+            })
+            .unwrap_or(EMPTY.as_ptr() as *const c_char)
+    })
+    .unwrap_or(EMPTY.as_ptr() as *const c_char)
+}
+
+/// The configuration key the last failed call on this thread was about (set with
+/// UNIPOOL_E_INVALID_CONFIG, canonical name, e.g. "min_idle"), "" otherwise. Owned by the library,
+/// valid like unipool_last_error_message. Never NULL.
+#[no_mangle]
+pub extern "C" fn unipool_last_error_config_key() -> *const c_char {
+    static EMPTY: &[u8] = b"\0";
+    catch_unwind(|| {
+        LAST_ERROR
+            .try_with(|slot| match slot.try_borrow() {
+                Ok(slot) => slot.config_key.as_ptr(),
                 Err(_) => EMPTY.as_ptr() as *const c_char,
             })
             .unwrap_or(EMPTY.as_ptr() as *const c_char)

@@ -113,7 +113,7 @@ fn dispatch(shared: &Shared, ev: &unipool_event) {
     }
 }
 
-fn close_reason(r: &unipool::CloseReason) -> c_int {
+pub(crate) fn close_reason(r: &unipool::CloseReason) -> c_int {
     use unipool::CloseReason as R;
     use unipool_close_reason::*;
     (match r {

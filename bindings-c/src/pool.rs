@@ -66,6 +66,12 @@ unsafe impl Sync for UserData {}
 
 const ERR_LEN: usize = 512;
 
+enum Settle {
+    /// The pre-ping failed and the connection was closed: acquire again.
+    Retry,
+    Failed(FfiError),
+}
+
 pub(crate) struct Shared {
     pub(crate) raw: RawPool<ConnPtr>,
     create: unsafe extern "C" fn(*mut c_void, *mut *mut c_void, *mut c_char, usize) -> c_int,
@@ -143,14 +149,6 @@ impl Shared {
         }
     }
 
-    /// Closes what the core parked for the host (expired connections found on acquire,
-    /// dropped checkouts). One relaxed atomic load when there is nothing.
-    fn drain_retired(&self) {
-        for (c, _reason) in self.raw.take_retired() {
-            self.call_close(c);
-        }
-    }
-
     fn close_all(&self, conns: Vec<ConnPtr>) {
         for c in conns {
             self.call_close(c);
@@ -159,12 +157,6 @@ impl Shared {
 
     /// Acquire loop: runs the create / ping callbacks for what the core grants.
     fn acquire(&self, timeout: Option<Duration>, wait: bool) -> FfiResult<Checkout<ConnPtr>> {
-        let r = self.acquire_inner(timeout, wait);
-        self.drain_retired();
-        r
-    }
-
-    fn acquire_inner(&self, timeout: Option<Duration>, wait: bool) -> FfiResult<Checkout<ConnPtr>> {
         let timeout = timeout.unwrap_or(self.pool_timeout);
         let deadline = Instant::now().checked_add(timeout);
         loop {
@@ -192,53 +184,80 @@ impl Shared {
                     }
                 }
             };
-            match grant {
-                Grant::Idle(mut co) => {
-                    if self.ping.is_some() && co.needs_ping() {
-                        match self.call_ping(*co.conn()) {
-                            Ok(()) => co.ping_ok(),
-                            Err(_msg) => {
-                                // Broken: close it and try again within the same deadline.
-                                let conn = co.ping_failed();
-                                self.call_close(conn);
-                                continue;
-                            }
-                        }
-                    }
-                    return Ok(co);
-                }
-                Grant::Create(permit) => match self.call_create() {
-                    Ok(conn) => return Ok(permit.fulfill(conn)),
-                    Err(e) => {
-                        let out = FfiError {
-                            code: crate::error::code_of(e.kind()),
-                            message: format!("pool '{}': create callback failed: {}", self.raw.status().name, e.message()),
-                        };
-                        permit.fail(e);
-                        return Err(out);
-                    }
-                },
+            match self.settle(grant) {
+                Ok(co) => return Ok(co),
+                Err(Settle::Retry) => continue,
+                Err(Settle::Failed(e)) => return Err(e),
             }
         }
     }
 
-    /// One maintenance pass on the calling thread. Returns the delay the core suggests.
-    pub(crate) fn maintain_once(&self) -> Duration {
+    /// Turns what the core granted into a usable checkout: pings an idle connection when
+    /// pre-ping asks for it (a failed ping closes it: `Retry`), runs create for a permit.
+    fn settle(&self, grant: Grant<ConnPtr>) -> Result<Checkout<ConnPtr>, Settle> {
+        match grant {
+            Grant::Idle(mut co) => {
+                if self.ping.is_some() && co.needs_ping() {
+                    match self.call_ping(*co.conn()) {
+                        Ok(()) => co.ping_ok(),
+                        Err(_msg) => {
+                            let conn = co.ping_failed();
+                            self.call_close(conn);
+                            return Err(Settle::Retry);
+                        }
+                    }
+                }
+                Ok(co)
+            }
+            Grant::Create(permit) => match self.call_create() {
+                Ok(conn) => Ok(permit.fulfill(conn)),
+                Err(e) => {
+                    let out = FfiError {
+                        code: crate::error::code_of(e.kind()),
+                        message: format!("pool '{}': create callback failed: {}", self.raw.name(), e.message()),
+                        config_key: None,
+                    };
+                    permit.fail(e);
+                    Err(Settle::Failed(out))
+                }
+            },
+        }
+    }
+
+    /// One maintenance pass on the calling thread: closes what the core hands back
+    /// (idle timeout, lifetime, connections parked by the core) and fills min_idle.
+    pub(crate) fn maintain_once(&self) -> unipool_maintenance {
         let m = self.raw.maintain();
-        for (conn, _reason) in m.to_close {
+        let mut report = unipool_maintenance {
+            closed: m.to_close.len(),
+            closed_by_reason: [0; 16],
+            created: 0,
+            create_failures: 0,
+            leaks: m.leaks.len(),
+            next_run_ms: m.next_run.as_millis().min(i64::MAX as u128) as i64,
+        };
+        for (conn, reason) in m.to_close {
+            let i = crate::events::close_reason(&reason) as usize;
+            if i < report.closed_by_reason.len() {
+                report.closed_by_reason[i] += 1;
+            }
             self.call_close(conn);
         }
         for permit in m.to_create {
             match self.call_create() {
                 Ok(conn) => {
+                    report.created += 1;
                     if let Some(unwanted) = permit.fulfill_idle(conn) {
                         self.call_close(unwanted);
                     }
                 }
-                Err(e) => permit.fail(e),
+                Err(e) => {
+                    report.create_failures += 1;
+                    permit.fail(e)
+                }
             }
         }
-        m.next_run
+        report
     }
 }
 
@@ -284,7 +303,7 @@ fn maintenance_loop(shared: Arc<Shared>) {
             return;
         }
         let next = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.maintain_once())) {
-            Ok(d) => d,
+            Ok(report) => Duration::from_millis(report.next_run_ms.max(0) as u64),
             Err(_) => Duration::from_secs(1),
         };
         let next = next.clamp(Duration::from_millis(10), Duration::from_secs(1));
@@ -322,60 +341,98 @@ pub unsafe extern "C" fn unipool_pool_new(
     callbacks: *const unipool_callbacks,
     out: *mut *mut unipool_pool,
 ) -> c_int {
+    guard(|| make_pool(config, callbacks, out, false))
+}
+
+/// For tests and simulations: like unipool_pool_new, but the pool's lifecycle clock (connection
+/// age for pool_recycle, idle_timeout, pre_ping_bypass, leak_detection_threshold) is a manual clock
+/// that only moves with unipool_pool_advance_clock, and NO background maintenance thread is
+/// started: call unipool_pool_maintain yourself. Acquire deadlines still use real time.
+/// initialization_fail_timeout is not waited for. Ownership as for unipool_pool_new.
+#[no_mangle]
+pub unsafe extern "C" fn unipool_pool_new_manual_clock(
+    config: *const unipool_config,
+    callbacks: *const unipool_callbacks,
+    out: *mut *mut unipool_pool,
+) -> c_int {
+    guard(|| make_pool(config, callbacks, out, true))
+}
+
+/// Moves the manual clock of a pool made by unipool_pool_new_manual_clock forward by `seconds`
+/// (>= 0). Any other pool: UNIPOOL_E_INVALID_USAGE.
+#[no_mangle]
+pub unsafe extern "C" fn unipool_pool_advance_clock(pool: *mut unipool_pool, seconds: f64) -> c_int {
     guard(|| {
-        if out.is_null() {
-            return Err(FfiError::null("out"));
+        let p = pool_ref(pool)?;
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(FfiError::usage(format!("seconds = {seconds} is not allowed; expected a finite number >= 0")));
         }
-        *out = std::ptr::null_mut();
-        let cb = callbacks.as_ref().ok_or_else(|| FfiError::null("callbacks"))?;
-        let create = cb.create.ok_or_else(|| FfiError::usage("callbacks->create is NULL; a create callback is required"))?;
-        let close = cb.close.ok_or_else(|| FfiError::usage("callbacks->close is NULL; a close callback is required"))?;
-        let cfg: PoolConfig = match config.as_ref() {
-            Some(c) => c.inner.clone(),
-            None => PoolConfig::default(),
-        };
-        let reset_mode = match cfg.reset_on_return {
-            ResetOnReturn::Rollback => Some(crate::config::unipool_reset_mode::UNIPOOL_RESET_ROLLBACK as c_int),
-            ResetOnReturn::Commit => Some(crate::config::unipool_reset_mode::UNIPOOL_RESET_COMMIT as c_int),
-            ResetOnReturn::None => None,
-        };
-        let init_wait = cfg.initialization_fail_timeout;
-        let pool_timeout = cfg.pool_timeout;
-        let name = CString::new(cfg.name.replace('\0', "")).unwrap_or_default();
-        let raw = RawPool::new(cfg)?;
-        let shared = Arc::new(Shared {
-            raw,
-            create,
-            ping: cb.ping,
-            reset: cb.reset,
-            close,
-            user_data: UserData(cb.user_data),
-            reset_mode,
-            pool_timeout,
-            name,
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
-            events: Default::default(),
-        });
+        p.shared.raw.clock().advance(Duration::from_secs_f64(seconds)).map_err(|m| {
+            FfiError::usage(format!("{m}; only pools made by unipool_pool_new_manual_clock can be advanced"))
+        })
+    })
+}
+
+unsafe fn make_pool(
+    config: *const unipool_config,
+    callbacks: *const unipool_callbacks,
+    out: *mut *mut unipool_pool,
+    manual_clock: bool,
+) -> FfiResult {
+    if out.is_null() {
+        return Err(FfiError::null("out"));
+    }
+    *out = std::ptr::null_mut();
+    let cb = callbacks.as_ref().ok_or_else(|| FfiError::null("callbacks"))?;
+    let create = cb.create.ok_or_else(|| FfiError::usage("callbacks->create is NULL; a create callback is required"))?;
+    let close = cb.close.ok_or_else(|| FfiError::usage("callbacks->close is NULL; a close callback is required"))?;
+    let cfg: PoolConfig = match config.as_ref() {
+        Some(c) => c.inner.clone(),
+        None => PoolConfig::default(),
+    };
+    let reset_mode = match cfg.reset_on_return {
+        ResetOnReturn::Rollback => Some(crate::config::unipool_reset_mode::UNIPOOL_RESET_ROLLBACK as c_int),
+        ResetOnReturn::Commit => Some(crate::config::unipool_reset_mode::UNIPOOL_RESET_COMMIT as c_int),
+        ResetOnReturn::None => None,
+    };
+    let init_wait = if manual_clock { None } else { cfg.initialization_fail_timeout };
+    let pool_timeout = cfg.pool_timeout;
+    let name = CString::new(cfg.name.replace('\0', "")).unwrap_or_default();
+    let raw = if manual_clock { RawPool::with_clock(cfg, unipool::Clock::manual())? } else { RawPool::new(cfg)? };
+    let shared = Arc::new(Shared {
+        raw,
+        create,
+        ping: cb.ping,
+        reset: cb.reset,
+        close,
+        user_data: UserData(cb.user_data),
+        reset_mode,
+        pool_timeout,
+        name,
+        stop: Mutex::new(false),
+        wake: Condvar::new(),
+        events: Default::default(),
+    });
+    let maintenance = if manual_clock {
+        None
+    } else {
         let worker = Arc::clone(&shared);
         let handle = std::thread::Builder::new()
             .name("unipool-maint".into())
             .spawn(move || maintenance_loop(worker))
             .map_err(|e| FfiError::new(unipool_code::UNIPOOL_E_INTERNAL, format!("cannot start the maintenance thread: {e}")))?;
         let thread = handle.thread().id();
-        let pool = Box::new(unipool_pool {
-            shared,
-            maintenance: Some(Maintenance { handle, thread }),
-        });
-        if let Some(wait) = init_wait {
-            if let Err(e) = pool.shared.raw.wait_for_min_idle(wait) {
-                free_pool(pool);
-                return Err(e.into());
-            }
+        Some(Maintenance { handle, thread })
+    };
+    let pool = Box::new(unipool_pool { shared, maintenance });
+    if let Some(wait) = init_wait {
+        if let Err(e) = pool.shared.raw.wait_for_min_idle(wait) {
+            free_pool(pool);
+            return Err(e.into());
         }
-        *out = Box::into_raw(pool);
-        Ok(())
-    })
+    }
+    *out = Box::into_raw(pool);
+    Ok(())
 }
 
 fn stop_maintenance(pool: &mut unipool_pool) {
@@ -521,7 +578,6 @@ pub unsafe extern "C" fn unipool_conn_release(conn: *mut unipool_conn) -> c_int 
         if let Some((c, _reason)) = co.release() {
             shared.call_close(c);
         }
-        shared.drain_retired();
         Ok(())
     })
 }
@@ -612,13 +668,36 @@ pub unsafe extern "C" fn unipool_pool_is_closed(pool: *const unipool_pool, out: 
     })
 }
 
+/// What one maintenance pass did (caller-owned, filled by unipool_pool_maintain).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct unipool_maintenance {
+    /// Connections closed (close callback called).
+    pub closed: usize,
+    /// The same, counted by reason: index with a UNIPOOL_CLOSE_* value.
+    pub closed_by_reason: [usize; 16],
+    /// Connections created to keep min_idle.
+    pub created: usize,
+    /// Creates that failed (the pool backs off before trying again).
+    pub create_failures: usize,
+    /// Connections newly reported as leaked (held past leak_detection_threshold).
+    pub leaks: usize,
+    /// When the core wants the next pass, in milliseconds.
+    pub next_run_ms: i64,
+}
+
 /// Runs one maintenance pass now on this thread (the background thread does this periodically):
-/// closes idle-timed-out / expired connections and creates connections up to min_idle.
+/// closes idle-timed-out / expired connections and connections the pool parked for closing
+/// (e.g. found expired during an acquire), reports leaks, and creates connections up to min_idle.
+/// `out` may be NULL; otherwise it receives what the pass did.
 #[no_mangle]
-pub unsafe extern "C" fn unipool_pool_maintain(pool: *mut unipool_pool) -> c_int {
+pub unsafe extern "C" fn unipool_pool_maintain(pool: *mut unipool_pool, out: *mut unipool_maintenance) -> c_int {
     guard(|| {
         let p = pool_ref(pool)?;
-        p.shared.maintain_once();
+        let report = p.shared.maintain_once();
+        if let Some(out) = out.as_mut() {
+            *out = report;
+        }
         Ok(())
     })
 }
@@ -757,4 +836,108 @@ pub unsafe extern "C" fn unipool_pool_config(pool: *const unipool_pool, out: *mu
         *out = Box::into_raw(Box::new(unipool_config { inner: p.shared.raw.config() }));
         Ok(())
     })
+}
+
+/// Called exactly once with the outcome of unipool_pool_acquire_async (unless cancelled):
+/// `code` UNIPOOL_OK and `conn` a handle now owned by the callee (end it with
+/// unipool_conn_release / _invalidate / _detach), or an error code, `conn` NULL and `message`
+/// (valid during the call only; also readable with unipool_last_error_message on that thread).
+/// It runs on the thread that made the outcome: the caller of unipool_pool_acquire_async (at
+/// once, when a connection is free), a thread releasing a connection, or the pool's timer thread
+/// (deadline). The create and ping callbacks run there too, just before it.
+pub type unipool_acquire_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, code: c_int, conn: *mut unipool_conn, message: *const c_char)>;
+
+/// A pending asynchronous acquire (opaque), for cancelling. Made by unipool_pool_acquire_async,
+/// freed by unipool_wait_free (freeing does not cancel).
+pub struct unipool_wait {
+    handle: Mutex<Option<unipool::WaitHandle<ConnPtr>>>,
+}
+
+/// Starts an acquire that does not block: `callback` gets the outcome (see unipool_acquire_fn),
+/// possibly before this function returns. Waiters are served first come, first served, together
+/// with blocking acquires. `timeout_ms` as for unipool_pool_acquire. When the pre-ping of the
+/// connection it was given fails, the callback gets UNIPOOL_E_CONNECTION_BROKEN (the connection
+/// was closed; acquire again). `user_data` is passed through untouched and must stay valid until
+/// the callback has run or the wait was cancelled. If `out_wait` is not NULL it receives a handle
+/// owned by the caller for unipool_wait_cancel, to be freed with unipool_wait_free.
+/// If this function fails, the callback is never called.
+#[no_mangle]
+pub unsafe extern "C" fn unipool_pool_acquire_async(
+    pool: *mut unipool_pool,
+    timeout_ms: i64,
+    callback: unipool_acquire_fn,
+    user_data: *mut c_void,
+    out_wait: *mut *mut unipool_wait,
+) -> c_int {
+    guard(|| {
+        if !out_wait.is_null() {
+            *out_wait = std::ptr::null_mut();
+        }
+        let p = pool_ref(pool)?;
+        let func = callback.ok_or_else(|| FfiError::null("callback"))?;
+        let shared = Arc::clone(&p.shared);
+        let ud = UserData(user_data);
+        let timeout = timeout_arg(timeout_ms).unwrap_or(p.shared.pool_timeout);
+        let handle = p.shared.raw.acquire_callback(Some(timeout), move |r| {
+            let ud = ud;
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let outcome = match r {
+                    Err(e) => Err(FfiError::from(e)),
+                    Ok(grant) => match shared.settle(grant) {
+                        Ok(co) => Ok(co),
+                        Err(Settle::Retry) => Err(FfiError::new(
+                            unipool_code::UNIPOOL_E_CONNECTION_BROKEN,
+                            format!(
+                                "pool '{}': the pre-ping of the connection handed to this wait failed; \
+                                 it was closed; acquire again",
+                                shared.raw.name()
+                            ),
+                        )),
+                        Err(Settle::Failed(e)) => Err(e),
+                    },
+                };
+                match outcome {
+                    Ok(co) => {
+                        let conn = Box::into_raw(Box::new(unipool_conn { co, shared: Arc::clone(&shared) }));
+                        func(ud.0, crate::error::OK, conn, std::ptr::null());
+                    }
+                    Err(e) => {
+                        crate::error::set_last_error(e.code, &e.message);
+                        let msg = CString::new(e.message.replace('\0', "")).unwrap_or_default();
+                        func(ud.0, e.code, std::ptr::null_mut(), msg.as_ptr());
+                    }
+                }
+            }));
+        });
+        if !out_wait.is_null() {
+            *out_wait = Box::into_raw(Box::new(unipool_wait { handle: Mutex::new(Some(handle)) }));
+        }
+        Ok(())
+    })
+}
+
+/// Withdraws an asynchronous acquire. `*out_cancelled` (may be NULL) is set to true when it was
+/// still waiting: its callback will never run. False means it was already answered: the callback
+/// has run or is running on another thread and owns the outcome. A second cancel reports false.
+#[no_mangle]
+pub unsafe extern "C" fn unipool_wait_cancel(wait: *mut unipool_wait, out_cancelled: *mut bool) -> c_int {
+    guard(|| {
+        let w = wait.as_ref().ok_or_else(|| FfiError::null("wait"))?;
+        let handle = w.handle.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let cancelled = handle.map(|h| h.cancel()).unwrap_or(false);
+        if !out_cancelled.is_null() {
+            *out_cancelled = cancelled;
+        }
+        Ok(())
+    })
+}
+
+/// Frees a wait handle. Does not cancel: an uncancelled wait still gets its callback.
+/// NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn unipool_wait_free(wait: *mut unipool_wait) {
+    if !wait.is_null() {
+        guard_void(|| drop(Box::from_raw(wait)));
+    }
 }

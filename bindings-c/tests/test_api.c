@@ -120,7 +120,7 @@ static void test_null_arguments(void) {
     CHECK_RC(unipool_pool_resume(NULL), UNIPOOL_E_INVALID_USAGE);
     CHECK_RC(unipool_pool_close(NULL), UNIPOOL_E_INVALID_USAGE);
     CHECK_RC(unipool_pool_is_closed(NULL, &b), UNIPOOL_E_INVALID_USAGE);
-    CHECK_RC(unipool_pool_maintain(NULL), UNIPOOL_E_INVALID_USAGE);
+    CHECK_RC(unipool_pool_maintain(NULL, NULL), UNIPOOL_E_INVALID_USAGE);
     CHECK_RC(unipool_pool_wait_min_idle(NULL, 1), UNIPOOL_E_INVALID_USAGE);
     CHECK_RC(unipool_pool_status(NULL, &st), UNIPOOL_E_INVALID_USAGE);
     CHECK_RC(unipool_pool_metrics(NULL, buf, sizeof buf, &needed), UNIPOOL_E_INVALID_USAGE);
@@ -789,7 +789,7 @@ static void test_idle_timeout_reaped(void) {
     CHECK_OK(unipool_conn_release(a));
     CHECK_OK(unipool_conn_release(b));
     usleep(120000);
-    CHECK_OK(unipool_pool_maintain(pool));
+    CHECK_OK(unipool_pool_maintain(pool, NULL));
     /* the background thread may have done it already; either way both are gone */
     for (int i = 0; i < 100 && atomic_load(&db.closed) < 2; i++) usleep(10000);
     CHECK_EQ_L(atomic_load(&db.closed), 2);
