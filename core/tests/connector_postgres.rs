@@ -93,7 +93,20 @@ async fn open_transaction_is_rolled_back_on_return() {
     let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(&mut *conn).await.unwrap();
     assert_eq!(n, 0, "rows of an unfinished transaction survived the return");
     assert!(!conn.is_in_transaction());
+    assert_not_in_transaction_block(&mut conn).await;
+    // and sqlx's own bookkeeping agrees: a new transaction is a real BEGIN, not a SAVEPOINT
+    let tx = conn.begin().await.expect("begin after the reset");
+    tx.rollback().await.unwrap();
     conn.execute(format!("DROP TABLE {table}").as_str()).await.unwrap();
+}
+
+/// SAVEPOINT outside a transaction block fails with 25P01: proof that none is open.
+async fn assert_not_in_transaction_block(conn: &mut sqlx::PgConnection) {
+    match conn.execute("SAVEPOINT unipool_probe").await {
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("25P01") => {}
+        Ok(_) => panic!("a transaction block is still open on the returned connection"),
+        Err(e) => panic!("unexpected error from the probe: {e}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,14 +137,7 @@ async fn discard_all_mode_cleans_session_state_and_raw_begin() {
     // the statement cache was cleared with it: the same query prepares again fine
     let v: i32 = sqlx::query_scalar("SELECT $1::int4").bind(7).fetch_one(&mut *conn).await.unwrap();
     assert_eq!(v, 7);
-    // xact_start of a backend outside a transaction block is this statement's own
-    let in_block: bool = sqlx::query_scalar(
-        "SELECT xact_start <> statement_timestamp() FROM pg_stat_activity WHERE pid = pg_backend_pid()",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .unwrap();
-    assert!(!in_block, "raw BEGIN survived the return");
+    assert_not_in_transaction_block(&mut conn).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -384,7 +390,8 @@ async fn server_restart_under_load() {
 async fn pgbouncer_transaction_mode_64_workers() {
     let bouncer = PgBouncer::start(port_from_env("UNIPOOL_TEST_PGBOUNCER_PORT", 6439), 8);
     let run = |url: String| async move {
-        let mut cfg = config(16, 48); // up to 64 client connections over 8 server connections
+        // 64 client connections (kept and reused) over PgBouncer's 8 server connections
+        let mut cfg = config(64, 0);
         cfg.pool_timeout = Duration::from_secs(30);
         cfg.pool_pre_ping = true; // the ping is a simple query: fine through PgBouncer
         let pool = pool(&url, cfg);
@@ -428,6 +435,8 @@ async fn pgbouncer_transaction_mode_64_workers() {
         for t in tasks {
             errors.extend(t.await.unwrap());
         }
+        let st = pool.status();
+        assert!(st.created < st.acquired / 4, "connections were not reused, the test proves nothing: {st:?}");
         errors
     };
 
@@ -437,6 +446,7 @@ async fn pgbouncer_transaction_mode_64_workers() {
     // Control: with sqlx's statement cache on (no pgbouncer option) the same work fails,
     // so the option is what makes the difference.
     let errors = run(bouncer.url()).await;
+    eprintln!("control run (statement cache on): {} errors, first: {:?}", errors.len(), errors.first());
     assert!(
         errors.iter().any(|e| e.contains("prepared statement")),
         "expected prepared-statement errors without pgbouncer=true, got {} errors: {:?}",
