@@ -135,7 +135,7 @@ fn bench_embedded_sqlite_json() {
 #[test]
 fn bench_without_url_uses_embedded_sqlite_and_removes_it() {
     // The README's main job: no --url, no DATABASE_URL (bin() removes it), no server.
-    let v = json_of(quick_bench());
+    let v = json_of(&mut quick_bench());
     check_bench_report(&v, "sqlite");
     let url = v["url"].as_str().unwrap();
     let path = url.split("sqlite://").nth(1).unwrap().split('?').next().unwrap();
