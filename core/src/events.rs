@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use crate::error::Error;
 use crate::pool::CloseReason;
-use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+// Listeners are outside the model-checked state machine: std primitives.
+use parking_lot::Mutex;
 
 /// Something that happened in a pool.
 #[non_exhaustive]

@@ -3,7 +3,7 @@
 
 #[cfg(not(loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
     pub(crate) use std::sync::{Arc, Weak};
 
     /// A mutex whose `lock` never fails (parking_lot outside loom).
@@ -24,8 +24,10 @@ mod imp {
 
 #[cfg(loom)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+    // Reference counting is not what the model checks; std's Arc keeps
+    // `self: &Arc<Self>` receivers working.
+    pub(crate) use std::sync::Arc;
 
     #[derive(Debug)]
     pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);

@@ -10,7 +10,8 @@ mod prometheus;
 use std::time::Duration;
 
 use crate::pool::CloseReason;
-use crate::sync::{AtomicU64, Ordering};
+// Plain std atomics: metrics are not part of the model-checked state machine.
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) use prometheus::render;
 

@@ -17,6 +17,8 @@
 //! connection (or a freed slot, as a permit) goes to the oldest waiter.
 
 mod handles;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod status;
 pub(crate) mod wait;
 

@@ -20,6 +20,7 @@ pub(crate) enum Notify<T: Send + 'static> {
     /// Nothing to wake (the waiter polls; used by model-checking tests).
     #[allow(dead_code)]
     None,
+    #[cfg_attr(loom, allow(dead_code))]
     Thread(std::thread::Thread),
     Waker(Option<Waker>),
     Callback(Option<Callback<T>>),
@@ -107,10 +108,13 @@ impl<T: Send + 'static> Waiter<T> {
     }
 }
 
+#[cfg(loom)]
+use loom::thread_local;
+
 thread_local! {
     /// Callbacks waiting to run on this thread while another one runs.
     static DISPATCH: std::cell::RefCell<Option<std::collections::VecDeque<Box<dyn FnOnce()>>>> =
-        const { std::cell::RefCell::new(None) };
+        std::cell::RefCell::new(None);
 }
 
 /// Runs a waiter callback. A callback that releases a connection wakes the
