@@ -262,7 +262,7 @@ describe('plain API: factory failures', () => {
   it('a factory that rejects (a real PostgreSQL connect to a closed port)', async () => {
     const p = createPool({
       create: async () => {
-        const c = new pg.Client({ connectionString: DATABASE_URL, port: 53921 })
+        const c = new pg.Client({ host: new URL(DATABASE_URL).hostname, port: 53921, user: 'postgres' })
         await c.connect()
         return c
       },
