@@ -113,15 +113,13 @@ pub(crate) static SPELLINGS: &[Spelling] = &[
     s!("housekeeping_period_ms", MaintenanceInterval, Millis, "HikariCP housekeeping.periodMs"),
 ];
 
-/// HikariCP's camelCase names collide with canonical snake_case ones once
-/// converted (`idleTimeout` -> `idle_timeout` would be read as seconds), so the
-/// few camelCase spellings whose unit differs are mapped here explicitly.
+/// camelCase spellings that do not convert mechanically to their snake_case
+/// alias. HikariCP's `idleTimeout`, `maxLifetime`, `leakDetectionThreshold`
+/// and `initializationFailTimeout` are deliberately NOT here: camelCase of a
+/// canonical key is the canonical key (Node's convention, in seconds), so
+/// HikariCP's millisecond values go under the `*Ms` spellings.
 static CAMEL_OVERRIDES: &[(&str, &str)] = &[
-    ("idleTimeout", "idle_timeout_ms"),
-    ("maxLifetime", "max_lifetime_ms"),
     ("connectionTimeout", "connection_timeout"),
-    ("leakDetectionThreshold", "leak_detection_threshold_ms"),
-    ("initializationFailTimeout", "initialization_fail_timeout_ms"),
     ("aliveBypassWindowMs", "alive_bypass_window_ms"),
     ("maximumPoolSize", "maximum_pool_size"),
     ("minimumIdle", "minimum_idle"),
@@ -194,7 +192,8 @@ mod tests {
     fn lookups() {
         assert_eq!(lookup("pool_size").unwrap().key, Key::PoolSize);
         assert_eq!(lookup("idleTimeoutMillis").unwrap().unit, Unit::Millis);
-        assert_eq!(lookup("idleTimeout").unwrap().unit, Unit::Millis);
+        assert_eq!(lookup("idleTimeout").unwrap().unit, Unit::Seconds);
+        assert_eq!(lookup("idleTimeoutMs").unwrap().unit, Unit::Millis);
         assert_eq!(lookup("idle_timeout").unwrap().unit, Unit::Seconds);
         assert_eq!(lookup("maxLifetimeSeconds").unwrap().key, Key::PoolRecycle);
         assert_eq!(lookup("max").unwrap().key, Key::MaxSize);
@@ -211,6 +210,20 @@ mod tests {
         }
         for s in SPELLINGS {
             assert_eq!(lookup(canonical(s.key)).unwrap().key, s.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod docs_tests {
+    use super::*;
+
+    /// docs/semantics.md must document every spelling the code accepts.
+    #[test]
+    fn every_spelling_is_documented() {
+        let doc = include_str!("../../../docs/semantics.md");
+        for s in SPELLINGS {
+            assert!(doc.contains(&format!("`{}`", s.name)), "docs/semantics.md does not mention `{}`", s.name);
         }
     }
 }

@@ -691,7 +691,7 @@ mod tests {
         assert_eq!(c.pool_timeout, Duration::from_millis(250));
         c.set("maxLifetimeSeconds", 60).unwrap();
         assert_eq!(c.pool_recycle, Some(Duration::from_secs(60)));
-        c.set("maxLifetime", 1_800_000).unwrap();
+        c.set("maxLifetimeMs", 1_800_000).unwrap();
         assert_eq!(c.pool_recycle, Some(Duration::from_secs(1800)));
         c.set("max_inactive_connection_lifetime", 300.0).unwrap();
         assert_eq!(c.idle_timeout, Some(Duration::from_secs(300)));
