@@ -34,7 +34,13 @@ class Host {
    */
   constructor(envPrefix, config, opts = {}) {
     const { keys, values } = toKeysValues(config)
-    this.raw = new native.NativePool(envPrefix == null ? null : String(envPrefix), keys, values, () => this.drain())
+    this.raw = new native.NativePool(
+      envPrefix == null ? null : String(envPrefix),
+      keys,
+      values,
+      () => this.drain(),
+      !!opts.manualClock
+    )
     this.waiters = new Map()
     this.seq = 0
     this.refWhileWaiting = !!opts.refWhileWaiting
@@ -54,6 +60,7 @@ class Host {
     const a = this.raw.acquire(id, timeoutMs)
     if (a !== 0) return a
     this.waiters.set(id, onAnswer)
+    this.lastWaiter = id
     if (this.refWhileWaiting && !this._reffed) {
       this._reffed = true
       this.raw.setRef(true)
@@ -84,6 +91,18 @@ class Host {
       const evs = this.raw.takeEvents()
       if (evs.length) this.onEvents(evs)
     }
+  }
+
+  /** Withdraws queued waiter `id`; true if it was still waiting (its callback will not run). */
+  cancel(id) {
+    if (!this.waiters.has(id)) return false
+    if (!this.raw.cancel(id)) return false
+    this.waiters.delete(id)
+    if (this._reffed && this.waiters.size === 0) {
+      this._reffed = false
+      this.raw.setRef(false)
+    }
+    return true
   }
 
   enableEvents(on) {

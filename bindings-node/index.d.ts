@@ -36,11 +36,23 @@ export interface PoolOptions<T> extends PoolConfigOptions {
   validate?: (resource: T) => boolean | void | Promise<boolean | void>
   /** read `${envPrefix}POOL_SIZE` etc. before the keys given here */
   envPrefix?: string
+  /** 'manual': lifecycle time moves only with advanceClock(), maintenance only with maintain() (tests) */
+  clock?: 'system' | 'manual'
+}
+
+export interface MaintenanceResult {
+  /** close reasons of what was closed */
+  closed: string[]
+  creates: number
+  leaks: number
+  nextRunMs: number
 }
 
 export interface AcquireOptions {
   /** overrides pool_timeout for this call, ms */
   timeoutMs?: number
+  /** aborting withdraws the queued request (rejects with an AbortError) */
+  signal?: AbortSignal
 }
 
 export declare class Pool<T = unknown> extends EventEmitter {
@@ -58,12 +70,15 @@ export declare class Pool<T = unknown> extends EventEmitter {
   resize(poolSize: number, maxOverflow?: number): void
   pause(): void
   resume(): void
+  maintain(): Promise<MaintenanceResult>
+  advanceClock(seconds: number): void
   close(): Promise<void>
   end(): Promise<void>
   on(event: 'event', listener: (e: PoolEvent) => void): this
   on(event: 'create' | 'acquire' | 'release', listener: (resource: T) => void): this
   on(event: 'destroy', listener: (resource: T, reason: string) => void): this
   on(event: 'error', listener: (err: Error) => void): this
+  on(event: 'leak', listener: (count: number) => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
 }
 

@@ -33,7 +33,11 @@ class Pool extends EventEmitter {
     if (!options || typeof options.create !== 'function') {
       throw unipoolError('invalid_config', 'invalid pool configuration: create = ' + (options && typeof options.create) + ': expected a function returning a resource or a promise of one', { configKey: 'create' })
     }
-    const { create, destroy, validate, envPrefix, ...config } = options
+    const { create, destroy, validate, envPrefix, clock, ...config } = options
+    if (clock !== undefined && clock !== 'manual' && clock !== 'system') {
+      throw unipoolError('invalid_config', `invalid pool configuration: clock = ${clock}: expected "system" or "manual"`, { configKey: 'clock' })
+    }
+    this._manual = clock === 'manual'
     for (const [k, f] of [['destroy', destroy], ['validate', validate]]) {
       if (f !== undefined && typeof f !== 'function') {
         throw unipoolError('invalid_config', `invalid pool configuration: ${k} = ${typeof f}: expected a function or nothing`, { configKey: k })
@@ -47,6 +51,7 @@ class Pool extends EventEmitter {
     }
     this._host = new Host(envPrefix == null ? null : envPrefix, config, {
       refWhileWaiting: true,
+      manualClock: this._manual,
       onEvents: (evs) => {
         for (const e of evs) this.emit('event', e)
       },
@@ -65,7 +70,8 @@ class Pool extends EventEmitter {
     this.on('newListener', (name) => {
       if (name === 'event' && !this._host.eventsOn) this._host.enableEvents(true)
     })
-    this._scheduleMaintain(0)
+    // a manual clock (tests) means maintenance runs only when maintain() is called
+    if (!this._manual) this._scheduleMaintain(0)
   }
 
   /** The effective configuration (canonical keys, values as text). */
@@ -79,6 +85,8 @@ class Pool extends EventEmitter {
    * @param {{timeoutMs?: number}} [opts] overrides `pool_timeout` for this call
    */
   acquire(opts) {
+    const signal = opts && opts.signal
+    if (signal && signal.aborted) return Promise.reject(abortError(signal))
     const deadline = opts && opts.timeoutMs != null ? now() + opts.timeoutMs : null
     let answer
     let resolve, reject
@@ -96,6 +104,17 @@ class Pool extends EventEmitter {
       return Promise.reject(err)
     }
     if (answer !== 0) this._grant(answer, deadline, resolve, reject)
+    else if (signal) {
+      const id = this._host.lastWaiter
+      signal.addEventListener(
+        'abort',
+        () => {
+          // still queued: leave the queue; already answered: the answer stands
+          if (this._host.cancel(id)) reject(abortError(signal))
+        },
+        { once: true }
+      )
+    }
     return p
   }
 
@@ -156,7 +175,7 @@ class Pool extends EventEmitter {
           ? unipoolError('connect_timeout', `pool '${this.name}' could not create a resource within ${this._connectTimeoutMs} ms (connect_timeout)`)
           : unipoolError('connect_failed', `pool '${this.name}' could not create a resource: ${(err && err.message) || err}`, { cause: err })
         if (reject) reject(e)
-        else this._backgroundError(e)
+        if (toIdle || !reject) this._backgroundError(e)
         return
       }
       const key = ++this._keySeq
@@ -170,6 +189,7 @@ class Pool extends EventEmitter {
           this._destroyResource(r, 'pool_closed')
         }
         this._host.drain()
+        if (resolve) resolve(r)
         return
       }
       this._raw.fulfill(permitId, key)
@@ -260,6 +280,23 @@ class Pool extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
+  /**
+   * Runs maintenance now (normally a timer does it): closes idle resources past
+   * idle_timeout / lifetime, reports leaks, creates resources for min_idle.
+   * Resolves when the creations have settled.
+   * @returns {Promise<{closed: string[], creates: number, leaks: number, nextRunMs: number}>}
+   */
+  async maintain() {
+    const res = this._maintainOnce()
+    await Promise.all(res.creating)
+    return { closed: res.closed, creates: res.creates, leaks: res.leaks, nextRunMs: res.nextRunMs }
+  }
+
+  /** Moves a manual clock (`clock: 'manual'`) forward; for tests and simulations. */
+  advanceClock(seconds) {
+    this._raw.advanceClock(seconds)
+  }
+
   _scheduleMaintain(delay) {
     if (this._closed) return
     if (this._mt) clearTimeout(this._mt)
@@ -270,18 +307,30 @@ class Pool extends EventEmitter {
   _maintain() {
     this._mt = null
     if (this._closed) return
+    const res = this._maintainOnce()
+    this._scheduleMaintain(Math.max(1, res.nextRunMs))
+  }
+
+  _maintainOnce() {
     const out = this._raw.maintain()
     const n = out[1]
+    const closed = []
+    const creating = []
     for (let i = 0; i < n; i++) {
-      const key = out[2 + 2 * i]
+      const key = out[3 + 2 * i]
+      const reason = CLOSE_REASONS[out[4 + 2 * i]]
+      closed.push(reason)
       const r = this._objects.get(key)
       this._objects.delete(key)
       this._idle.delete(key)
-      if (r !== undefined) this._destroyResource(r, CLOSE_REASONS[out[3 + 2 * i]])
+      if (r !== undefined) this._destroyResource(r, reason)
     }
-    for (let i = 2 + 2 * n; i < out.length; i++) this._createFor(out[i], null, null, null, true)
+    for (let i = 3 + 2 * n; i < out.length; i++) {
+      creating.push(new Promise((done) => this._createFor(out[i], null, done, done, true)))
+    }
     this._host.drain()
-    this._scheduleMaintain(Math.max(1, out[0]))
+    if (out[2] > 0) this.emit('leak', out[2])
+    return { closed, creates: out.length - 3 - 2 * n, leaks: out[2], nextRunMs: out[0], creating }
   }
 
   /** Same fields as Rust `PoolStatus`, camelCase (inUse, maxOverflow, createFailures, ...). */
@@ -339,6 +388,14 @@ class Pool extends EventEmitter {
 }
 
 const TIMED_OUT = Symbol('timed out')
+
+function abortError(signal) {
+  const err = new Error('acquire() was aborted' + (signal && signal.reason ? ': ' + signal.reason : ''))
+  err.name = 'AbortError'
+  err.code = 'ABORT_ERR'
+  err.cause = signal && signal.reason
+  return err
+}
 
 /** `new Pool(options)`. */
 function createPool(options) {

@@ -3,7 +3,7 @@
 // and NativePool method declared here must exist there and vice versa.
 
 export declare class NativePool {
-  constructor(envPrefix: string | null, keys: string[], values: unknown[], onReady: () => void)
+  constructor(envPrefix: string | null, keys: string[], values: unknown[], onReady: () => void, manualClock?: boolean | null)
   acquire(waiterId: number, timeoutMs?: number | null): number
   takeReady(): number[]
   takeError(waiterId: number): UnipoolError | null
@@ -31,6 +31,7 @@ export declare class NativePool {
   resize(poolSize: number, maxOverflow: number): number[]
   pause(): void
   resume(): void
+  advanceClock(seconds: number): void
   setRef(on: boolean): void
   enableEvents(on: boolean): void
   takeEvents(): PoolEvent[]

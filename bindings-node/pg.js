@@ -439,8 +439,8 @@ class Pool extends EventEmitter {
     const out = this._raw.maintain()
     const n = out[1]
     for (let i = 0; i < n; i++) {
-      const key = out[2 + 2 * i]
-      const reason = CLOSE_REASONS[out[3 + 2 * i]]
+      const key = out[3 + 2 * i]
+      const reason = CLOSE_REASONS[out[4 + 2 * i]]
       const client = this._clientMap.get(key)
       if (client === undefined) {
         this._brokenIdle--
@@ -450,7 +450,7 @@ class Pool extends EventEmitter {
       this._remove(client)
     }
     // pg-pool never pre-creates clients: permits for min_idle are given back
-    for (let i = 2 + 2 * n; i < out.length; i++) this._raw.dropPermit(out[i])
+    for (let i = 3 + 2 * n; i < out.length; i++) this._raw.dropPermit(out[i])
     this._host.drain()
     if (this._idleSince.size) this._scheduleMaintain(Math.min(this._nextDeadline(), Math.max(1, out[0])))
   }

@@ -44,7 +44,7 @@ cd "$scratch/app"
 cat > package.json <<'EOF'
 { "name": "unipool-scratch-app", "version": "0.0.0", "private": true }
 EOF
-npm install --no-audit --no-fund --loglevel=error "$tarball" pg@8 prom-client@15 typescript@5 @types/pg@8 @types/node@20 >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$tarball" pg@8 prom-client@15 smol-toml@1 typescript@5 @types/pg@8 @types/node@20 >/dev/null
 cp -r "$here/test" ./test
 if [ -d "$root/tests/conformance" ]; then cp -r "$root/tests/conformance" ./conformance; fi
 

@@ -32,7 +32,7 @@ use napi::threadsafe_function::{ErrorStrategy, ThreadsafeFunction, ThreadsafeFun
 use napi::{Env, JsFunction, JsObject, JsUnknown, ValueType};
 use parking_lot::Mutex;
 use unipool::{
-    Checkout, CloseReason, ConfigValue, CreatePermit, ErrorKind, Grant, PoolConfig, PoolStatus,
+    Checkout, Clock, CloseReason, ConfigValue, CreatePermit, ErrorKind, Grant, PoolConfig, PoolStatus,
     RawPool, WaitHandle,
 };
 
@@ -244,6 +244,7 @@ impl NativePool {
         keys: Vec<String>,
         values: Vec<JsUnknown>,
         on_ready: JsFunction,
+        manual_clock: Option<bool>,
     ) -> Result<Self> {
         if keys.len() != values.len() {
             return Err(usage(&env, "NativePool: keys and values differ in length".into()));
@@ -257,7 +258,8 @@ impl NativePool {
             config.set(k, v).map_err(|e| throw(&env, &e))?;
         }
         config.normalize().map_err(|e| throw(&env, &e))?;
-        let pool = RawPool::new(config).map_err(|e| throw(&env, &e))?;
+        let clock = if manual_clock.unwrap_or(false) { Clock::manual() } else { Clock::system() };
+        let pool = RawPool::with_clock(config, clock).map_err(|e| throw(&env, &e))?;
         let mut tsfn: Tsfn = on_ready.create_threadsafe_function(0, |_ctx| Ok(Vec::<u32>::new()))?;
         // Never keeps the process alive by itself; JS refs it while it waits.
         tsfn.unref(&env)?;
@@ -485,13 +487,15 @@ impl NativePool {
         self.checkouts.get(&(key as u64)).map(|c| c.use_count() as f64).unwrap_or(0.0)
     }
 
-    /// Periodic housekeeping. Flat: `[nextRunMs, nClose, key, reason, ..., permitId, ...]`.
+    /// Periodic housekeeping. Flat:
+    /// `[nextRunMs, nClose, nLeaks, key, reason, ..., permitId, ...]`.
     #[napi]
     pub fn maintain(&mut self) -> Vec<f64> {
         let m = self.pool.maintain();
-        let mut out = Vec::with_capacity(2 + m.to_close.len() * 2 + m.to_create.len());
+        let mut out = Vec::with_capacity(3 + m.to_close.len() * 2 + m.to_create.len());
         out.push(m.next_run.as_secs_f64() * 1000.0);
         out.push(m.to_close.len() as f64);
+        out.push(m.leaks.len() as f64);
         for (k, r) in m.to_close {
             out.push(k as f64);
             out.push(close_reason_code(r) as f64);
@@ -572,6 +576,18 @@ impl NativePool {
     #[napi]
     pub fn resume(&self) {
         self.pool.resume();
+    }
+
+    /// Moves a manual clock (constructor's `manualClock`) forward; tests only.
+    #[napi]
+    pub fn advance_clock(&self, env: Env, seconds: f64) -> Result<()> {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(usage(&env, format!("advanceClock: seconds = {seconds}: expected a finite number >= 0")));
+        }
+        self.pool
+            .clock()
+            .advance(Duration::from_secs_f64(seconds))
+            .map_err(|m| usage(&env, format!("advanceClock: {m}")))
     }
 
     /// Whether the wake-up function keeps the event loop alive (JS refs it
