@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 import asyncpg
@@ -16,15 +17,21 @@ from conftest import terminate
 
 @pytest.fixture
 def amake(pg_url):
-    pools = []
+    """AsyncPool factory; afterwards every connection the pool made is closed."""
+    made = []
+
+    async def creator():
+        c = await asyncpg.connect(pg_url)
+        made.append(c)
+        return c
 
     def make(**kw):
-        p = unipool.AsyncPool(lambda: asyncpg.connect(pg_url), **kw)
-        pools.append(p)
-        return p
+        return unipool.AsyncPool(creator, **kw)
 
     yield make
-    # pools are closed by each test (their loop is gone after the test)
+    # each test closes its pool; nothing it created may be left open
+    still_open = [c for c in made if not c.is_closed()]
+    assert still_open == [], f"{len(still_open)} of {len(made)} connections left open"
 
 
 async def test_async_with_and_stats(amake):
@@ -126,6 +133,11 @@ async def test_creator_error_is_connect_error_with_cause(pg_url):
         assert s.create_failures == 1 and s.open == 0 and s.pending == 0
     finally:
         await pool.close()
+    # the traceback keeps asyncpg's failed connection attempt alive; let it be
+    # collected while this test's event loop still runs
+    del ei
+    gc.collect()
+    await asyncio.sleep(0.01)
 
 
 async def test_connect_timeout(pg_url):

@@ -606,6 +606,13 @@ class AsyncPool(_Base, Generic[C]):
             await _maybe_await(self._close(conn))
         except Exception as e:
             log.debug("error closing connection: %s", describe_exception(e))
+            # a graceful close failed (dead socket): drop the transport
+            terminate = getattr(conn, "terminate", None)
+            if terminate is not None:
+                try:
+                    terminate()
+                except Exception:
+                    pass
 
     async def dispose(self) -> None:
         for c in self._raw.dispose():
@@ -622,6 +629,8 @@ class AsyncPool(_Base, Generic[C]):
             t.cancel()
         for c in self._raw.close():
             await self._close_quietly(c)
+        if self._bg:  # closes started from synchronous code
+            await asyncio.gather(*list(self._bg), return_exceptions=True)
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         """Waits until ``min_idle`` connections exist."""
