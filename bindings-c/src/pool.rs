@@ -157,6 +157,17 @@ impl Shared {
 
     /// Acquire loop: runs the create / ping callbacks for what the core grants.
     fn acquire(&self, timeout: Option<Duration>, wait: bool) -> FfiResult<Checkout<ConnPtr>> {
+        if wait {
+            // Fast path without reading the clock: something is free right now and nobody
+            // queues ahead (try_acquire keeps the FIFO fairness of waiters).
+            if let Some(g) = self.raw.try_acquire()? {
+                match self.settle(g) {
+                    Ok(co) => return Ok(co),
+                    Err(Settle::Retry) => {}
+                    Err(Settle::Failed(e)) => return Err(e),
+                }
+            }
+        }
         let timeout = timeout.unwrap_or(self.pool_timeout);
         let deadline = Instant::now().checked_add(timeout);
         loop {

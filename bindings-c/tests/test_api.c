@@ -859,6 +859,187 @@ static void test_initialization_fail_timeout(void) {
     check_balanced(&db, 0);
 }
 
+
+typedef struct async_rec {
+    pthread_mutex_t lock;
+    int calls, code;
+    unipool_conn *conn;
+    char message[256];
+} async_rec;
+
+static void on_async(void *ud, int code, unipool_conn *conn, const char *message) {
+    async_rec *a = ud;
+    pthread_mutex_lock(&a->lock);
+    a->calls++;
+    a->code = code;
+    a->conn = conn;
+    snprintf(a->message, sizeof a->message, "%s", message ? message : "");
+    pthread_mutex_unlock(&a->lock);
+}
+
+static int async_calls(async_rec *a, int wait_ms) {
+    for (int i = 0;; i++) {
+        pthread_mutex_lock(&a->lock);
+        int n = a->calls;
+        pthread_mutex_unlock(&a->lock);
+        if (n || i >= wait_ms) return n;
+        usleep(1000);
+    }
+}
+
+static void test_acquire_async(void) {
+    fake_db db = {0};
+    unipool_pool *pool = fake_pool(&db, "pool_size=1 max_overflow=0");
+    if (!pool) return;
+    async_rec a = {PTHREAD_MUTEX_INITIALIZER, 0, -1, NULL, ""};
+    unipool_wait *w = NULL;
+
+    /* free pool: answered before the call returns, create ran on this thread */
+    CHECK_OK(unipool_pool_acquire_async(pool, 1000, on_async, &a, &w));
+    CHECK_EQ_L(async_calls(&a, 0), 1);
+    CHECK_EQ_L(a.code, UNIPOOL_OK);
+    CHECK(a.conn != NULL);
+    bool cancelled = true;
+    CHECK_OK(unipool_wait_cancel(w, &cancelled)); /* already answered */
+    CHECK(!cancelled);
+    unipool_wait_free(w);
+    unipool_conn *held = a.conn;
+
+    /* busy pool: queued, served by the release */
+    async_rec b = {PTHREAD_MUTEX_INITIALIZER, 0, -1, NULL, ""};
+    CHECK_OK(unipool_pool_acquire_async(pool, 5000, on_async, &b, NULL));
+    CHECK_EQ_L(async_calls(&b, 20), 0);
+    CHECK_EQ_L(pool_status(pool).waiting, 1);
+    void *p1 = NULL, *p2 = NULL;
+    CHECK_OK(unipool_conn_get(held, &p1));
+    CHECK_OK(unipool_conn_release(held));
+    CHECK_EQ_L(async_calls(&b, 2000), 1);
+    CHECK_EQ_L(b.code, UNIPOOL_OK);
+    if (b.conn) {
+        CHECK_OK(unipool_conn_get(b.conn, &p2));
+        CHECK(p1 == p2);
+    }
+
+    /* a cancelled wait never gets its callback, and the next one is served */
+    async_rec c = {PTHREAD_MUTEX_INITIALIZER, 0, -1, NULL, ""};
+    async_rec d = {PTHREAD_MUTEX_INITIALIZER, 0, -1, NULL, ""};
+    unipool_wait *wc = NULL;
+    CHECK_OK(unipool_pool_acquire_async(pool, 5000, on_async, &c, &wc));
+    CHECK_OK(unipool_pool_acquire_async(pool, 5000, on_async, &d, NULL));
+    CHECK_EQ_L(pool_status(pool).waiting, 2);
+    CHECK_OK(unipool_wait_cancel(wc, &cancelled));
+    CHECK(cancelled);
+    CHECK_OK(unipool_wait_cancel(wc, &cancelled)); /* a second cancel reports false */
+    CHECK(!cancelled);
+    unipool_wait_free(wc);
+    CHECK_EQ_L(pool_status(pool).waiting, 1);
+    if (b.conn) CHECK_OK(unipool_conn_release(b.conn));
+    CHECK_EQ_L(async_calls(&d, 2000), 1);
+    CHECK_EQ_L(d.code, UNIPOOL_OK);
+    usleep(20000);
+    CHECK_EQ_L(async_calls(&c, 0), 0);
+
+    /* deadline: answered by the pool's timer thread with POOL_TIMEOUT and a message */
+    async_rec e = {PTHREAD_MUTEX_INITIALIZER, 0, -1, NULL, ""};
+    CHECK_OK(unipool_pool_acquire_async(pool, 50, on_async, &e, NULL));
+    CHECK_EQ_L(async_calls(&e, 3000), 1);
+    CHECK_EQ_L(e.code, UNIPOOL_E_POOL_TIMEOUT);
+    CHECK(e.conn == NULL);
+    CHECK(strlen(e.message) > 0);
+
+    /* close wakes a queued wait with POOL_CLOSED */
+    async_rec f = {PTHREAD_MUTEX_INITIALIZER, 0, -1, NULL, ""};
+    CHECK_OK(unipool_pool_acquire_async(pool, 5000, on_async, &f, NULL));
+    CHECK_OK(unipool_pool_close(pool));
+    CHECK_EQ_L(async_calls(&f, 2000), 1);
+    CHECK_EQ_L(f.code, UNIPOOL_E_POOL_CLOSED);
+    if (d.conn) CHECK_OK(unipool_conn_release(d.conn));
+
+    /* arguments */
+    CHECK_RC(unipool_pool_acquire_async(pool, 10, NULL, NULL, NULL), UNIPOOL_E_INVALID_USAGE);
+    CHECK_RC(unipool_pool_acquire_async(NULL, 10, on_async, &f, NULL), UNIPOOL_E_INVALID_USAGE);
+    CHECK_RC(unipool_wait_cancel(NULL, &cancelled), UNIPOOL_E_INVALID_USAGE);
+    unipool_wait_free(NULL);
+    unipool_pool_free(pool);
+    check_balanced(&db, 0);
+
+    /* a failing create is reported to the callback */
+    fake_db db2 = {0};
+    pool = fake_pool(&db2, "pool_size=1");
+    if (!pool) return;
+    atomic_store(&db2.fail_create, 1);
+    async_rec g = {PTHREAD_MUTEX_INITIALIZER, 0, -1, NULL, ""};
+    CHECK_OK(unipool_pool_acquire_async(pool, 1000, on_async, &g, NULL));
+    CHECK_EQ_L(async_calls(&g, 1000), 1);
+    CHECK_EQ_L(g.code, UNIPOOL_E_CONNECT_FAILED);
+    CHECK_CONTAINS(g.message, "fake connect refused");
+    unipool_pool_free(pool);
+    check_balanced(&db2, 0);
+}
+
+static void test_manual_clock_and_maintenance_report(void) {
+    fake_db db = {0};
+    unipool_config *cfg = NULL;
+    unipool_pool *pool = NULL;
+    unipool_callbacks cb = fake_callbacks(&db);
+    CHECK_OK(unipool_config_from_string("pool_size=3 max_overflow=0 idle_timeout=10 min_idle=1 pool_recycle=100 lifetime_jitter=0", &cfg));
+    CHECK_OK(unipool_pool_new_manual_clock(cfg, &cb, &pool));
+    unipool_config_free(cfg);
+    if (!pool) return;
+    unipool_maintenance m;
+    memset(&m, 0xff, sizeof m);
+    CHECK_OK(unipool_pool_maintain(pool, &m)); /* fills min_idle */
+    CHECK_EQ_L(m.created, 1);
+    CHECK_EQ_L(m.closed, 0);
+    CHECK_EQ_L(m.create_failures, 0);
+    CHECK(m.next_run_ms > 0);
+    unipool_conn *a = NULL, *b = NULL;
+    CHECK_OK(unipool_pool_acquire(pool, 1000, &a));
+    CHECK_OK(unipool_pool_acquire(pool, 1000, &b));
+    CHECK_OK(unipool_conn_release(a));
+    CHECK_OK(unipool_conn_release(b));
+    CHECK_EQ_L(pool_status(pool).idle, 2);
+    /* real time does not age connections; the manual clock does */
+    CHECK_OK(unipool_pool_maintain(pool, &m));
+    CHECK_EQ_L(m.closed, 0);
+    CHECK_OK(unipool_pool_advance_clock(pool, 11));
+    CHECK_OK(unipool_pool_maintain(pool, &m));
+    CHECK_EQ_L(m.closed, 1); /* one reaped, min_idle = 1 kept */
+    CHECK_EQ_L(m.closed_by_reason[UNIPOOL_CLOSE_IDLE_TIMEOUT], 1);
+    CHECK_OK(unipool_pool_advance_clock(pool, 100));
+    CHECK_OK(unipool_pool_maintain(pool, &m));
+    CHECK_EQ_L(m.closed_by_reason[UNIPOOL_CLOSE_RECYCLED] + m.closed_by_reason[UNIPOOL_CLOSE_IDLE_TIMEOUT], 1);
+    CHECK_RC(unipool_pool_advance_clock(pool, -1), UNIPOOL_E_INVALID_USAGE);
+    CHECK_RC(unipool_pool_advance_clock(NULL, 1), UNIPOOL_E_INVALID_USAGE);
+    unipool_pool_free(pool);
+    check_balanced(&db, 0);
+
+    /* a system-clock pool cannot be advanced */
+    fake_db db2 = {0};
+    pool = fake_pool(&db2, "pool_size=1");
+    if (!pool) return;
+    CHECK_RC(unipool_pool_advance_clock(pool, 1), UNIPOOL_E_INVALID_USAGE);
+    CHECK_CONTAINS(unipool_last_error_message(), "unipool_pool_new_manual_clock");
+    unipool_pool_free(pool);
+}
+
+static void test_last_error_config_key(void) {
+    unipool_config *cfg = NULL;
+    CHECK_OK(unipool_config_new(&cfg));
+    CHECK_RC(unipool_config_set(cfg, "maxOverflow", "lots"), UNIPOOL_E_INVALID_CONFIG);
+    CHECK(strcmp(unipool_last_error_config_key(), "max_overflow") == 0);
+    CHECK_RC(unipool_config_set(cfg, NULL, "1"), UNIPOOL_E_INVALID_USAGE);
+    CHECK(strcmp(unipool_last_error_config_key(), "") == 0);
+    CHECK_OK(unipool_config_parse(cfg, "pool_size=1 max_overflow=0 min_idle=3"));
+    fake_db db = {0};
+    unipool_callbacks cb = fake_callbacks(&db);
+    unipool_pool *pool = NULL;
+    CHECK_RC(unipool_pool_new(cfg, &cb, &pool), UNIPOOL_E_INVALID_CONFIG);
+    CHECK(strcmp(unipool_last_error_config_key(), "min_idle") == 0);
+    CHECK(pool == NULL);
+    unipool_config_free(cfg);
+}
+
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : NULL;
     RUN(test_codes_and_version);
@@ -884,5 +1065,8 @@ int main(int argc, char **argv) {
     RUN(test_handle_outlives_pool);
     RUN(test_last_error_is_per_thread);
     RUN(test_initialization_fail_timeout);
+    RUN(test_acquire_async);
+    RUN(test_manual_clock_and_maintenance_report);
+    RUN(test_last_error_config_key);
     return h_finish();
 }

@@ -180,10 +180,102 @@ static void test_close_under_load(void) {
     CHECK_EQ_L(atomic_load(&db.created), atomic_load(&db.closed));
 }
 
+
+typedef struct async_slot {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done, code;
+    unipool_conn *conn;
+} async_slot;
+
+static void on_async(void *ud, int code, unipool_conn *conn, const char *message) {
+    (void)message;
+    async_slot *s = ud;
+    pthread_mutex_lock(&s->lock);
+    s->done = 1;
+    s->code = code;
+    s->conn = conn;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+typedef struct async_worker {
+    unipool_pool *pool;
+    int iterations, ok, other, double_use;
+} async_worker;
+
+/* Threads that acquire through unipool_pool_acquire_async and wait for the callback, mixed with
+ * blocking workers: the callback may run on a releasing thread or the timer thread. */
+static void *async_main(void *p) {
+    async_worker *w = p;
+    async_slot s;
+    pthread_mutex_init(&s.lock, NULL);
+    pthread_cond_init(&s.cond, NULL);
+    for (int i = 0; i < w->iterations; i++) {
+        s.done = 0;
+        s.conn = NULL;
+        unipool_wait *h = NULL;
+        if (unipool_pool_acquire_async(w->pool, 5000, on_async, &s, (i & 1) ? &h : NULL) != UNIPOOL_OK) {
+            w->other++;
+            continue;
+        }
+        pthread_mutex_lock(&s.lock);
+        while (!s.done) pthread_cond_wait(&s.cond, &s.lock);
+        pthread_mutex_unlock(&s.lock);
+        unipool_wait_free(h);
+        if (s.code != UNIPOOL_OK) {
+            w->other++;
+            continue;
+        }
+        void *raw = NULL;
+        unipool_conn_get(s.conn, &raw);
+        fake_conn *fc = raw;
+        if (atomic_fetch_add(&fc->holders, 1) != 0) w->double_use = 1;
+        sched_yield();
+        atomic_fetch_sub(&fc->holders, 1);
+        if (unipool_conn_release(s.conn) == UNIPOOL_OK) w->ok++;
+        else w->other++;
+    }
+    pthread_cond_destroy(&s.cond);
+    pthread_mutex_destroy(&s.lock);
+    return NULL;
+}
+
+static void test_async_and_blocking_mixed(void) {
+    fake_db db = {0};
+    unipool_pool *pool = fake_pool(&db, "pool_size=3 max_overflow=0 pool_timeout=5s");
+    if (!pool) return;
+    pthread_t at[6];
+    async_worker aw[6];
+    for (int i = 0; i < 6; i++) {
+        aw[i] = (async_worker){pool, 2000, 0, 0, 0};
+        pthread_create(&at[i], NULL, async_main, &aw[i]);
+    }
+    worker ws[6];
+    run_threads(pool, &db, 6, 2000, 0, ws);
+    long ok = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(at[i], NULL);
+        CHECK_EQ_L(aw[i].other, 0);
+        CHECK(!aw[i].double_use);
+        CHECK(!ws[i].double_use);
+        CHECK_EQ_L(ws[i].other, 0);
+        ok += aw[i].ok + ws[i].ok;
+    }
+    unipool_status st = pool_status(pool);
+    CHECK_EQ_L(st.acquired, ok);
+    CHECK_EQ_L(st.in_use, 0);
+    CHECK_EQ_L(st.waiting, 0);
+    CHECK(st.open <= 3);
+    unipool_pool_free(pool);
+    CHECK_EQ_L(atomic_load(&db.created), atomic_load(&db.closed));
+}
+
 int main(int argc, char **argv) {
     const char *only = argc > 1 ? argv[1] : NULL;
     RUN(test_contention_16_threads_pool_of_4);
     RUN(test_contention_with_failures);
     RUN(test_close_under_load);
+    RUN(test_async_and_blocking_mixed);
     return h_finish();
 }
