@@ -465,7 +465,11 @@ async fn sweep_with<D: Driver>(a: &SweepArgs, target: &Target, resolved: &Resolv
         }
     }
     let result = sweep::finish(&points, a.knee_threshold);
-    let title = format!("unipool sweep: {} ({})", target.display(), D::NAME);
+    let shown = match target.source {
+        UrlSource::Embedded => "embedded SQLite".to_string(),
+        _ => target.display(),
+    };
+    let title = format!("unipool sweep: {shown} ({})", D::NAME);
     let subtitle = format!(
         "{workers} workers, {:.1}s per pool size, max_overflow {}, query: {}",
         duration.as_secs_f64(),
@@ -503,6 +507,9 @@ async fn sweep_with<D: Driver>(a: &SweepArgs, target: &Target, resolved: &Resolv
                 result.max_throughput
             ),
             None => println!("knee: none (no pool size completed any operation)"),
+        }
+        if result.knee.is_some() && result.knee == points.len().checked_sub(1) && points.len() > 1 {
+            println!("note: the knee is the largest size tried; throughput may still rise with larger pools (extend --sizes)");
         }
         println!("plot: {}", a.out.display());
     }

@@ -81,6 +81,18 @@ fn trim(s: String) -> String {
     }
 }
 
+/// Shortens text to `max` characters, keeping both ends.
+fn ellipsize(s: &str, max: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= max {
+        return s.to_string();
+    }
+    let keep = max.saturating_sub(1) / 2;
+    let head: String = chars[..keep].iter().collect();
+    let tail: String = chars[chars.len() - keep..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 pub fn render(spec: &PlotSpec) -> String {
     let pts = spec.points;
     let pw = W - LEFT - RIGHT;
@@ -116,13 +128,13 @@ pub fn render(spec: &PlotSpec) -> String {
         s,
         r#"<text x="{}" y="28" text-anchor="middle" font-size="18" font-weight="bold">{}</text>"#,
         W / 2.0,
-        escape(spec.title)
+        escape(&ellipsize(spec.title, 72))
     );
     let _ = writeln!(
         s,
         r##"<text x="{}" y="49" text-anchor="middle" fill="#555">{}</text>"##,
         W / 2.0,
-        escape(spec.subtitle)
+        escape(&ellipsize(spec.subtitle, 110))
     );
 
     // grid + left axis ticks (throughput)
@@ -296,6 +308,15 @@ mod tests {
             .into_iter()
             .map(|(size, throughput, p99_ms)| PlotPoint { size, throughput, p99_ms })
             .collect()
+    }
+
+    #[test]
+    fn long_titles_are_shortened() {
+        let t = "x".repeat(50) + &"y".repeat(50);
+        let e = ellipsize(&t, 72);
+        assert_eq!(e.chars().count(), 71);
+        assert!(e.starts_with("xxx") && e.ends_with("yyy") && e.contains('…'));
+        assert_eq!(ellipsize("short", 72), "short");
     }
 
     #[test]

@@ -101,7 +101,11 @@ where
 
     fn probe(&self) -> impl Future<Output = Result<u64, String>> + Send {
         async move {
-            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            // Not measured: allow the first connect its full connect_timeout even
+            // when pool_timeout is set very short for the run itself.
+            let cfg = self.pool.raw().config();
+            let limit = cfg.pool_timeout.max(cfg.connect_timeout);
+            let mut conn = self.pool.get_timeout(Some(limit)).await.map_err(|e| e.to_string())?;
             D::run(&mut conn, &self.query).await
         }
     }
