@@ -1,7 +1,7 @@
-//! Synchronisation primitives, swapped for loom's under `--cfg loom` so the
+//! Synchronisation primitives, swapped for loom's with the `loom-model` feature so the
 //! state machine can be model-checked with the exact code that ships.
 
-#[cfg(not(loom))]
+#[cfg(not(feature = "loom-model"))]
 mod imp {
     pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
     pub(crate) use std::sync::{Arc, Weak};
@@ -22,7 +22,7 @@ mod imp {
     }
 }
 
-#[cfg(loom)]
+#[cfg(feature = "loom-model")]
 mod imp {
     pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
     // Reference counting is not what the model checks; std's Arc keeps

@@ -1,5 +1,5 @@
 //! Model-checked races of the pool state machine (run with
-//! `RUSTFLAGS="--cfg loom" cargo test -p unipool --lib --no-default-features loom`).
+//! `cargo test -p unipool --lib --no-default-features --features loom-model loom`).
 //! loom runs every test body under every interleaving of the threads' lock
 //! and atomic operations, so a lost wake-up, a double hand-off or a leaked
 //! slot in any interleaving fails the test.

@@ -17,7 +17,7 @@
 //! connection (or a freed slot, as a permit) goes to the oldest waiter.
 
 mod handles;
-#[cfg(all(test, loom))]
+#[cfg(all(test, feature = "loom-model"))]
 mod loom_tests;
 mod status;
 pub(crate) mod wait;
@@ -64,7 +64,7 @@ pub(crate) struct State<T: Send + 'static> {
     pub live_waiters: usize,
     pub deadlines: DeadlineHeap<T>,
     pub deadline_seq: u64,
-    #[cfg_attr(loom, allow(dead_code))]
+    #[cfg_attr(feature = "loom-model", allow(dead_code))]
     pub deadline_thread: Option<std::thread::Thread>,
     pub pool_size: usize,
     pub max_overflow: i64,
@@ -146,7 +146,7 @@ pub(crate) struct Shared<T: Send + 'static> {
 
 impl<T: Send + 'static> Drop for Shared<T> {
     fn drop(&mut self) {
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom-model"))]
         if let Some(t) = self.state.lock().deadline_thread.take() {
             t.unpark();
         }
@@ -622,9 +622,9 @@ impl<T: Send + 'static> RawPool<T> {
     /// error as its cause; [`ErrorKind::PoolClosed`].
     pub fn acquire_blocking(&self, timeout: Option<Duration>) -> Result<Grant<T>> {
         let timeout = timeout.unwrap_or(self.shared.config.pool_timeout);
-        #[cfg(not(loom))]
+        #[cfg(not(feature = "loom-model"))]
         let notify = || Notify::Thread(std::thread::current());
-        #[cfg(loom)]
+        #[cfg(feature = "loom-model")]
         let notify = || Notify::None;
         let w = match self.shared.begin_wait(timeout, notify, false) {
             Begin::Ready(r) => return r,
@@ -639,9 +639,9 @@ impl<T: Send + 'static> RawPool<T> {
             if now >= deadline {
                 break;
             }
-            #[cfg(not(loom))]
+            #[cfg(not(feature = "loom-model"))]
             std::thread::park_timeout(deadline - now);
-            #[cfg(loom)]
+            #[cfg(feature = "loom-model")]
             loom::thread::yield_now();
         }
         match self.shared.cancel_waiter(&w, true) {

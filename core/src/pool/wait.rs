@@ -20,7 +20,7 @@ pub(crate) enum Notify<T: Send + 'static> {
     /// Nothing to wake (the waiter polls; used by model-checking tests).
     #[allow(dead_code)]
     None,
-    #[cfg_attr(loom, allow(dead_code))]
+    #[cfg_attr(feature = "loom-model", allow(dead_code))]
     Thread(std::thread::Thread),
     Waker(Option<Waker>),
     Callback(Option<Callback<T>>),
@@ -80,9 +80,9 @@ impl<T: Send + 'static> Waiter<T> {
         match &mut s.notify {
             Notify::None => {}
             Notify::Thread(t) => {
-                #[cfg(not(loom))]
+                #[cfg(not(feature = "loom-model"))]
                 t.unpark();
-                #[cfg(loom)]
+                #[cfg(feature = "loom-model")]
                 let _ = t;
             }
             Notify::Waker(w) => {
@@ -108,7 +108,7 @@ impl<T: Send + 'static> Waiter<T> {
     }
 }
 
-#[cfg(loom)]
+#[cfg(feature = "loom-model")]
 use loom::thread_local;
 
 thread_local! {
@@ -368,7 +368,7 @@ impl<T: Send + 'static> Shared<T> {
         }
     }
 
-    #[cfg(not(loom))]
+    #[cfg(not(feature = "loom-model"))]
     fn push_deadline(self: &Arc<Self>, st: &mut super::State<T>, at: Instant, waiter: Arc<Waiter<T>>) {
         // Drop answered entries from the top so the heap tracks live waiters.
         while st.deadlines.peek().is_some_and(|d| !d.waiter.is_waiting()) {
@@ -398,7 +398,7 @@ impl<T: Send + 'static> Shared<T> {
         }
     }
 
-    #[cfg(loom)]
+    #[cfg(feature = "loom-model")]
     fn push_deadline(self: &Arc<Self>, st: &mut super::State<T>, at: Instant, waiter: Arc<Waiter<T>>) {
         st.deadline_seq += 1;
         st.deadlines.push(Deadline { at, seq: st.deadline_seq, waiter });
@@ -437,7 +437,7 @@ impl<T: Send + 'static> Shared<T> {
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(feature = "loom-model"))]
 fn deadline_thread<T: Send + 'static>(weak: crate::sync::Weak<Shared<T>>) {
     loop {
         let Some(shared) = weak.upgrade() else { return };
