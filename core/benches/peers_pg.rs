@@ -62,6 +62,50 @@ where
     (n as f64 / elapsed, pct(0.50), pct(0.99))
 }
 
+/// No pool: `conns` tasks, each owning one connection, looping for `secs`
+/// (the driver's own ceiling inside this process; pool overhead = the difference).
+async fn drive_direct<C, Mk, MkF, Op, OpF>(conns: usize, secs: f64, make: Mk, op: Op) -> (f64, f64, f64)
+where
+    C: Send + 'static,
+    Mk: Fn() -> MkF,
+    MkF: std::future::Future<Output = C>,
+    Op: Fn(C) -> OpF + Send + Sync + Clone + 'static,
+    OpF: std::future::Future<Output = C> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    let mut ready = Vec::new();
+    for _ in 0..conns {
+        ready.push(make().await);
+    }
+    let start = Instant::now();
+    for mut c in ready {
+        let (op, stop, count) = (op.clone(), stop.clone(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(1 << 14);
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                c = op(c).await;
+                lat.push(t.elapsed().as_micros() as u32);
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let n = count.load(Ordering::Relaxed);
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    let pct = |p: f64| all.get(((all.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0) as f64;
+    (n as f64 / elapsed, pct(0.50), pct(0.99))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -111,6 +155,7 @@ fn main() {
             ("sqlx_pgpool", vec![], vec![], vec![]),
             ("sqlx_pgpool_no_test", vec![], vec![], vec![]),
             ("deadpool_postgres", vec![], vec![], vec![]),
+            ("sqlx_direct_no_pool", vec![], vec![], vec![]),
         ];
         for round in 0..rounds {
             for (name, ops, p50, p99) in results.iter_mut() {
@@ -137,6 +182,26 @@ fn main() {
                                 assert_eq!(v, 1);
                             }
                         })
+                        .await
+                    }
+                    "sqlx_direct_no_pool" => {
+                        let url = url.clone();
+                        drive_direct(
+                            size,
+                            secs,
+                            move || {
+                                let url = url.clone();
+                                async move {
+                                    use sqlx::Connection;
+                                    sqlx::PgConnection::connect(&url).await.unwrap()
+                                }
+                            },
+                            |mut c: sqlx::PgConnection| async move {
+                                let v: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut c).await.unwrap();
+                                assert_eq!(v, 1);
+                                c
+                            },
+                        )
                         .await
                     }
                     _ => {

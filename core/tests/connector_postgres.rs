@@ -228,6 +228,7 @@ async fn classic_load_test_100_sleepers_on_5_plus_10() {
     }
     assert!(errors.is_empty(), "{} errors, first: {:?}", errors.len(), errors.first());
     let st = pool.status();
+    eprintln!("classic load test: {st:?}");
     assert!(st.open <= 15, "pool exceeded pool_size + max_overflow: {st:?}");
     assert!(st.created >= 6, "overflow connections were never opened: {st:?}");
     assert!(
@@ -359,6 +360,14 @@ async fn server_restart_under_load() {
         .min()
         .expect("the pool never served again after the restart");
     let recovery = first_ok_after - up_at;
+    eprintln!(
+        "restart: {} ok before the outage, {} errors during it ({} PoolTimeout), serving again {:?} after the server was back; first timeout: {:?}",
+        before,
+        outage.len(),
+        timeouts.len(),
+        recovery,
+        timeouts.first().map(|(_, m, _)| m)
+    );
     assert!(recovery <= Duration::from_secs(1), "pool took {recovery:?} to serve again");
     // No slot leaks: everything is back, and the full pool size can be checked out.
     assert!(

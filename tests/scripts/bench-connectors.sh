@@ -57,15 +57,18 @@ echo "RESULT redis redis_benchmark_ceiling ${rb_med%.*} ops/s (redis-benchmark -
 get() { awk -v k="$1" -v n="$2" '$1=="RESULT" && $2==k && $3==n {print $4}' "$out"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 uni=$(get pg unipool_sqlx); sq=$(get pg sqlx_pgpool); sqn=$(get pg sqlx_pgpool_no_test)
-dp=$(get pg deadpool_postgres); pgc=$(get pg pgbench_ceiling)
+dp=$(get pg deadpool_postgres); pgc=$(get pg pgbench_ceiling); sqd=$(get pg sqlx_direct_no_pool)
 ur=$(get redis unipool_redis); dr=$(get redis deadpool_redis); br=$(get redis bb8_redis)
-rc=$(get redis redis_benchmark_ceiling)
+rc=$(get redis redis_benchmark_ceiling); rd=$(get redis redis_direct_no_pool)
 echo
 echo "== ratios (ops/s medians; >1 means unipool is faster)"
 echo "pg    unipool+sqlx / sqlx PgPool (defaults)          = $(ratio "$uni" "$sq")   (goal >= 1.10)"
 echo "pg    unipool+sqlx / sqlx PgPool (no test_before_acq)= $(ratio "$uni" "$sqn")"
 echo "pg    unipool+sqlx / deadpool-postgres               = $(ratio "$uni" "$dp")"
 echo "pg    unipool+sqlx / pgbench ceiling                 = $(ratio "$uni" "$pgc")   (goal >= 0.90)"
+echo "pg    unipool+sqlx / sqlx, 10 conns, no pool         = $(ratio "$uni" "$sqd")   (pool overhead)"
+echo "pg    sqlx, 10 conns, no pool / pgbench ceiling      = $(ratio "$sqd" "$pgc")   (driver vs libpq)"
 echo "redis unipool+redis / deadpool-redis                 = $(ratio "$ur" "$dr")"
 echo "redis unipool+redis / bb8-redis                      = $(ratio "$ur" "$br")"
 echo "redis unipool+redis / redis-benchmark ceiling        = $(ratio "$ur" "$rc")"
+echo "redis unipool+redis / redis-rs, 10 conns, no pool    = $(ratio "$ur" "$rd")   (pool overhead)"
