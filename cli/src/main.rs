@@ -315,6 +315,7 @@ macro_rules! with_driver {
             Backend::MySql => $f::<workload::MySql>($($arg),*).await,
             Backend::Sqlite => $f::<workload::Sqlite>($($arg),*).await,
             Backend::Redis => $f::<workload::Redis>($($arg),*).await,
+            Backend::RedisCluster => $f::<workload::RedisCluster>($($arg),*).await,
         }
     };
 }

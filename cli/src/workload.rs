@@ -221,6 +221,44 @@ impl Driver for Sqlite {
     }
 }
 
+async fn redis_run<C: redis::aio::ConnectionLike + Send>(conn: &mut C, query: &str) -> Result<u64, String> {
+    let mut parts = query.split_whitespace();
+    let name = parts.next().ok_or_else(|| "empty Redis command".to_string())?;
+    let mut cmd = redis::cmd(name);
+    for a in parts {
+        cmd.arg(a);
+    }
+    cmd.query_async::<redis::Value>(conn).await.map(|_| 1).map_err(err_text)
+}
+
+async fn redis_maxclients<C: redis::aio::ConnectionLike + Send>(conn: &mut C) -> Result<Option<(u64, u64)>, String> {
+    let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxclients").query_async(conn).await.map_err(err_text)?;
+    Ok(v.get(1).and_then(|s| s.parse().ok()).map(|m| (m, 0)))
+}
+
+/// Redis Cluster (`redis+cluster://h1:p1,h2:p2` or a `redis://` URL listing several nodes).
+pub struct RedisCluster;
+impl Driver for RedisCluster {
+    type M = unipool::connectors::redis::RedisClusterManager;
+    const NAME: &'static str = "redis-cluster";
+    const DEFAULT_QUERY: &'static str = "PING";
+    fn manager(url: &str) -> unipool::Result<Self::M> {
+        Self::M::from_url(url)
+    }
+    fn run<'a>(
+        conn: &'a mut <Self::M as Manager>::Connection,
+        query: &'a str,
+    ) -> impl Future<Output = Result<u64, String>> + Send + 'a {
+        redis_run(conn, query)
+    }
+    fn max_connections<'a>(
+        conn: &'a mut <Self::M as Manager>::Connection,
+    ) -> impl Future<Output = Result<Option<(u64, u64)>, String>> + Send + 'a {
+        // maxclients of the node the command is routed to (each node has its own limit).
+        redis_maxclients(conn)
+    }
+}
+
 pub struct Redis;
 impl Driver for Redis {
     type M = unipool::connectors::redis::RedisManager;
@@ -233,28 +271,12 @@ impl Driver for Redis {
         conn: &'a mut <Self::M as Manager>::Connection,
         query: &'a str,
     ) -> impl Future<Output = Result<u64, String>> + Send + 'a {
-        async move {
-            let mut parts = query.split_whitespace();
-            let name = parts.next().ok_or_else(|| "empty Redis command".to_string())?;
-            let mut cmd = redis::cmd(name);
-            for a in parts {
-                cmd.arg(a);
-            }
-            cmd.query_async::<redis::Value>(&mut *conn).await.map(|_| 1).map_err(err_text)
-        }
+        redis_run(conn, query)
     }
     fn max_connections<'a>(
         conn: &'a mut <Self::M as Manager>::Connection,
     ) -> impl Future<Output = Result<Option<(u64, u64)>, String>> + Send + 'a {
-        async move {
-            let v: Vec<String> = redis::cmd("CONFIG")
-                .arg("GET")
-                .arg("maxclients")
-                .query_async(&mut *conn)
-                .await
-                .map_err(err_text)?;
-            Ok(v.get(1).and_then(|s| s.parse().ok()).map(|m| (m, 0)))
-        }
+        redis_maxclients(conn)
     }
 }
 
@@ -265,6 +287,7 @@ pub enum Backend {
     MySql,
     Sqlite,
     Redis,
+    RedisCluster,
 }
 
 impl Backend {
@@ -274,9 +297,16 @@ impl Backend {
             "postgres" | "postgresql" => Ok(Backend::Postgres),
             "mysql" | "mariadb" => Ok(Backend::MySql),
             "sqlite" => Ok(Backend::Sqlite),
-            "redis" | "rediss" => Ok(Backend::Redis),
+            "redis+cluster" | "rediss+cluster" => Ok(Backend::RedisCluster),
+            "redis" | "rediss" => {
+                // Several seed nodes (`redis://h1:7000,h2:7001`) mean a cluster.
+                let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+                let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+                let hosts = authority.rsplit('@').next().unwrap_or("");
+                Ok(if hosts.contains(',') { Backend::RedisCluster } else { Backend::Redis })
+            }
             _ => Err(format!(
-                "unsupported URL scheme '{scheme}': expected postgres://, postgresql://, mysql://, mariadb://, sqlite: or redis://"
+                "unsupported URL scheme '{scheme}': expected postgres://, postgresql://, mysql://, mariadb://, sqlite:, redis:// or redis+cluster://"
             )),
         }
     }
@@ -287,6 +317,7 @@ impl Backend {
             Backend::MySql => MySql::NAME,
             Backend::Sqlite => Sqlite::NAME,
             Backend::Redis => Redis::NAME,
+            Backend::RedisCluster => RedisCluster::NAME,
         }
     }
 }
@@ -336,5 +367,22 @@ impl Drop for EmbeddedDb {
             p.push(suffix);
             let _ = std::fs::remove_file(p);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_from_url_schemes() {
+        assert_eq!(Backend::of_url("postgres://u@h/d"), Ok(Backend::Postgres));
+        assert_eq!(Backend::of_url("postgresql://u@h/d"), Ok(Backend::Postgres));
+        assert_eq!(Backend::of_url("mariadb://root@h/test"), Ok(Backend::MySql));
+        assert_eq!(Backend::of_url("sqlite::memory:"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::of_url("redis://127.0.0.1:6379/0"), Ok(Backend::Redis));
+        assert_eq!(Backend::of_url("redis://:pw@127.0.0.1:7000,127.0.0.1:7001"), Ok(Backend::RedisCluster));
+        assert_eq!(Backend::of_url("redis+cluster://127.0.0.1:7000"), Ok(Backend::RedisCluster));
+        assert!(Backend::of_url("oracle://x").unwrap_err().contains("'oracle'"));
     }
 }
