@@ -56,17 +56,17 @@ class Host {
    * with `code` when the core refuses at once (closed pool, ...).
    */
   acquire(timeoutMs, onAnswer) {
-    const id = ++this.seq
-    const a = this.raw.acquire(id, timeoutMs)
+    const a = this.raw.tryAcquire()
     if (a !== 0) return a
+    const id = ++this.seq
     this.waiters.set(id, onAnswer)
     this.lastWaiter = id
     if (this.refWhileWaiting && !this._reffed) {
       this._reffed = true
       this.raw.setRef(true)
     }
-    // The core may have answered synchronously (race with a release).
-    this.drain()
+    // 1: the core answered at once (a release raced us): deliver now
+    if (this.raw.wait(id, timeoutMs) !== 0) this.drain()
     return 0
   }
 

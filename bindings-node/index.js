@@ -62,13 +62,17 @@ class Pool extends EventEmitter {
     this._connectTimeoutMs = parseDurationMs(eff.connect_timeout) || 30000
     this._objects = new Map() // key -> resource
     this._keys = new Map() // resource -> key (checked out only)
-    this._idle = new Set() // keys idle in the core
     this._keySeq = 0
     this._closed = false
     this._mt = null
     this._creating = 0
+    // emit() only for events someone listens to (the hot path stays cheap)
+    this._onAcquire = false
+    this._onRelease = false
     this.on('newListener', (name) => {
       if (name === 'event' && !this._host.eventsOn) this._host.enableEvents(true)
+      if (name === 'acquire') this._onAcquire = true
+      if (name === 'release') this._onRelease = true
     })
     // a manual clock (tests) means maintenance runs only when maintain() is called
     if (!this._manual) this._scheduleMaintain(0)
@@ -85,6 +89,26 @@ class Pool extends EventEmitter {
    * @param {{timeoutMs?: number}} [opts] overrides `pool_timeout` for this call
    */
   acquire(opts) {
+    if (opts === undefined && this._validate === null) {
+      // fast path: an idle resource, no promise machinery beyond one resolve
+      let a
+      try {
+        a = this._raw.tryAcquire()
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      if (a > 0) {
+        const r = this._objects.get(a)
+        this._keys.set(r, a)
+        if (this._onAcquire) this.emit('acquire', r)
+        return Promise.resolve(r)
+      }
+      if (a < 0) return new Promise((resolve, reject) => this._createFor(-a, null, resolve, reject, false))
+    }
+    return this._acquireSlow(opts)
+  }
+
+  _acquireSlow(opts) {
     const signal = opts && opts.signal
     if (signal && signal.aborted) return Promise.reject(abortError(signal))
     const deadline = opts && opts.timeoutMs != null ? now() + opts.timeoutMs : null
@@ -120,11 +144,10 @@ class Pool extends EventEmitter {
 
   _grant(a, deadline, resolve, reject) {
     if (a > 0) {
-      this._idle.delete(a)
       const r = this._objects.get(a)
       if (this._validate !== null && this._raw.needsPing(a)) return this._check(a, r, deadline, resolve, reject)
       this._keys.set(r, a)
-      this.emit('acquire', r)
+      if (this._onAcquire) this.emit('acquire', r)
       return resolve(r)
     }
     this._createFor(-a, deadline, resolve, reject, false)
@@ -140,7 +163,7 @@ class Pool extends EventEmitter {
     if (ok !== false) {
       this._raw.pingOk(key)
       this._keys.set(r, key)
-      this.emit('acquire', r)
+      if (this._onAcquire) this.emit('acquire', r)
       return resolve(r)
     }
     // pre-ping failed: drop it and ask the core again (same deadline)
@@ -182,9 +205,7 @@ class Pool extends EventEmitter {
       this._objects.set(key, r)
       this.emit('create', r)
       if (toIdle) {
-        this._idle.add(key)
         if (this._raw.fulfillIdle(permitId, key)) {
-          this._idle.delete(key)
           this._objects.delete(key)
           this._destroyResource(r, 'pool_closed')
         }
@@ -225,12 +246,10 @@ class Pool extends EventEmitter {
     }
     this._keys.delete(resource)
     const reason = this._raw.release(key)
-    this.emit('release', resource)
+    if (this._onRelease) this.emit('release', resource)
     if (reason !== 0) {
       this._objects.delete(key)
       this._destroyResource(resource, CLOSE_REASONS[reason])
-    } else {
-      this._idle.add(key)
     }
     if (this._host.waiters.size !== 0) this._host.drain()
   }
@@ -322,7 +341,6 @@ class Pool extends EventEmitter {
       closed.push(reason)
       const r = this._objects.get(key)
       this._objects.delete(key)
-      this._idle.delete(key)
       if (r !== undefined) this._destroyResource(r, reason)
     }
     for (let i = 3 + 2 * n; i < out.length; i++) {
@@ -365,7 +383,6 @@ class Pool extends EventEmitter {
   _dropIdle(key, reason) {
     const r = this._objects.get(key)
     this._objects.delete(key)
-    this._idle.delete(key)
     if (r !== undefined) this._destroyResource(r, reason)
   }
 

@@ -4,7 +4,8 @@
 
 export declare class NativePool {
   constructor(envPrefix: string | null, keys: string[], values: unknown[], onReady: () => void, manualClock?: boolean | null)
-  acquire(waiterId: number, timeoutMs?: number | null): number
+  tryAcquire(): number
+  wait(waiterId: number, timeoutMs?: number | null): number
   takeReady(): number[]
   takeError(waiterId: number): UnipoolError | null
   cancel(waiterId: number): boolean

@@ -46,6 +46,27 @@ thread_local! {
 
 type Tsfn = ThreadsafeFunction<(), ErrorStrategy::Fatal>;
 
+/// Keys are small integers chosen by JS: a multiplicative hash is enough and
+/// much cheaper than SipHash on the hot path.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type KeyMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 enum Outcome {
     Granted(Grant<u64>),
     Failed(unipool::Error),
@@ -223,10 +244,10 @@ pub struct NativePool {
     pool: RawPool<u64>,
     shared: Arc<Shared>,
     tsfn: Tsfn,
-    checkouts: HashMap<u64, Checkout<u64>>,
-    permits: HashMap<u64, CreatePermit<u64>>,
-    waits: HashMap<u64, WaitHandle<u64>>,
-    errors: HashMap<u64, unipool::Error>,
+    checkouts: KeyMap<Checkout<u64>>,
+    permits: KeyMap<CreatePermit<u64>>,
+    waits: KeyMap<WaitHandle<u64>>,
+    errors: KeyMap<unipool::Error>,
     next_permit: u64,
     listener: Option<unipool::ListenerId>,
 }
@@ -275,10 +296,10 @@ impl NativePool {
             pool,
             shared,
             tsfn,
-            checkouts: HashMap::new(),
-            permits: HashMap::new(),
-            waits: HashMap::new(),
-            errors: HashMap::new(),
+            checkouts: KeyMap::default(),
+            permits: KeyMap::default(),
+            waits: KeyMap::default(),
+            errors: KeyMap::default(),
             next_permit: 1,
             listener: None,
         })
@@ -300,16 +321,23 @@ impl NativePool {
         }
     }
 
-    /// `> 0`: key of an idle object now checked out; `< 0`: `-permitId`, create
-    /// one; `0`: queued under `waiterId`, answer via `takeReady()`.
-    /// Throws (`UNIPOOL_POOL_CLOSED`, ...) when the core refuses at once.
+    /// The fast path, never waits: `> 0` key of an idle object now checked
+    /// out; `< 0` `-permitId`, create one; `0` nothing free (or others are
+    /// queued ahead): call `wait`. Throws `UNIPOOL_POOL_CLOSED` when closed.
     #[napi]
-    pub fn acquire(&mut self, env: Env, waiter_id: f64, timeout_ms: Option<f64>) -> Result<f64> {
+    pub fn try_acquire(&mut self, env: Env) -> Result<f64> {
         match self.pool.try_acquire() {
-            Ok(Some(g)) => return Ok(self.store_grant(g)),
-            Ok(None) => {}
-            Err(e) => return Err(throw(&env, &e)),
+            Ok(Some(g)) => Ok(self.store_grant(g)),
+            Ok(None) => Ok(0.0),
+            Err(e) => Err(throw(&env, &e)),
         }
+    }
+
+    /// Queues `waiterId` in the core (deadline `timeoutMs`, default
+    /// `pool_timeout`). Returns 1 when answers are already in the ready list
+    /// (call `takeReady()` now), else 0.
+    #[napi]
+    pub fn wait(&mut self, waiter_id: f64, timeout_ms: Option<f64>) -> u32 {
         let waiter = waiter_id as u64;
         let shared = self.shared.clone();
         let handle = self
@@ -322,7 +350,7 @@ impl NativePool {
                 shared.push_ready(waiter, outcome);
             });
         self.waits.insert(waiter, handle);
-        Ok(0.0)
+        u32::from(!self.shared.ready.lock().is_empty())
     }
 
     /// Answers for queued waiters, flat: `[waiterId, answer, waiterId, answer, ...]`
