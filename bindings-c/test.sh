@@ -53,9 +53,13 @@ if ! bc_build; then
     fail "cargo build of bindings-c"
     finish
 fi
-if (cargo test --profile "$PROFILE" -p unipool-c --lib -q 2>&1 | tail -n 3); then
-    pass "rust unit tests (cargo test -p unipool-c --lib)"
+if cargo test --profile "$PROFILE" -p unipool-c --lib -q >"$WORK/cargo-test.log" 2>&1; then
+    grep 'test result' "$WORK/cargo-test.log"
+    n="$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$WORK/cargo-test.log" | head -n1)"
+    PASSED=$((PASSED + ${n:-0}))
+    echo "PASS: rust unit tests of bindings-c (${n:-0} tests)"
 else
+    cat "$WORK/cargo-test.log"
     fail "rust unit tests (cargo test -p unipool-c --lib)"
 fi
 if diff -u "$HERE/include/unipool.h" "$GEN_HEADER" >"$WORK/header.diff"; then
@@ -112,11 +116,13 @@ done
 # ---- 3. install + a C program outside the repo built with pkg-config alone ---------------------
 echo "== install into a temporary PREFIX and build outside the repo with pkg-config"
 PREFIX="$WORK/prefix"
-if NO_BUILD=1 "$HERE/scripts/install.sh" "$PREFIX" >"$WORK/install.log" 2>&1; then
-    pass "install.sh PREFIX (lib, header, pkg-config file)"
+if NO_BUILD=1 make -s -C "$HERE" install PREFIX="$PREFIX" >"$WORK/install.log" 2>&1 &&
+    [ -f "$PREFIX/include/unipool.h" ] && [ -f "$PREFIX/lib/libunipool.a" ] && [ -L "$PREFIX/lib/libunipool.so" ] &&
+    [ -f "$PREFIX/lib/pkgconfig/unipool.pc" ]; then
+    pass "make install PREFIX=... (lib, header, pkg-config file)"
 else
     cat "$WORK/install.log"
-    fail "install.sh PREFIX"
+    fail "make install PREFIX=..."
 fi
 OUTSIDE="$WORK/outside"
 mkdir -p "$OUTSIDE"

@@ -4,7 +4,7 @@ BC_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT="$(cd "$BC_DIR/.." && pwd)"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
-PROFILE="${PROFILE:-ci}"
+PROFILE="${UNIPOOL_C_PROFILE:-ci}"
 if [ "$PROFILE" = dev ]; then LIB_DIR="$TARGET_DIR/debug"; else LIB_DIR="$TARGET_DIR/$PROFILE"; fi
 # What a static link of the Rust standard library needs (rustc --print native-static-libs).
 NATIVE_LIBS="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the C library: PREFIX/lib/libunipool.{a,so*}, PREFIX/include/unipool.h and
 # PREFIX/lib/pkgconfig/unipool.pc.   Usage: scripts/install.sh PREFIX   (DESTDIR honoured)
-# Builds first unless NO_BUILD=1. PROFILE=ci by default (release also works).
+# Builds first unless NO_BUILD=1. UNIPOOL_C_PROFILE=ci by default (release also works).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 PREFIX="${1:-${PREFIX:-/usr/local}}"

@@ -247,6 +247,10 @@ pub extern "C" fn unipool_last_error_kind() -> c_int {
 /// a value that is not a unipool code. The string is static: never free it.
 #[no_mangle]
 pub extern "C" fn unipool_code_name(code: c_int) -> *const c_char {
+    catch_unwind(|| code_name(code)).unwrap_or(b"UNIPOOL_E_UNKNOWN\0".as_ptr() as *const c_char)
+}
+
+fn code_name(code: c_int) -> *const c_char {
     let s: &'static [u8] = match code {
         0 => b"UNIPOOL_OK\0",
         1 => b"UNIPOOL_E_POOL_TIMEOUT\0",
@@ -275,5 +279,76 @@ pub unsafe extern "C" fn unipool_string_free(s: *mut c_char) {
 /// The library version as a static NUL-terminated string, e.g. "0.1.0". Never free it.
 #[no_mangle]
 pub extern "C" fn unipool_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+    // Nothing here can panic; the catch_unwind keeps the rule "every body is guarded" literal.
+    catch_unwind(|| concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char).unwrap_or(b"\0".as_ptr() as *const c_char)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_message() -> String {
+        unsafe { CStr::from_ptr(unipool_last_error_message()) }.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_internal_and_sets_the_last_error() {
+        let code = guard(|| panic!("boom {}", 42));
+        assert_eq!(code, 99);
+        assert_eq!(unipool_last_error_kind(), 99);
+        assert!(last_message().contains("boom 42"), "{}", last_message());
+        guard_void(|| panic!("in a free"));
+        assert!(last_message().contains("in a free"));
+    }
+
+    #[test]
+    fn every_error_kind_has_its_code() {
+        let want = [1, 2, 3, 4, 5, 6, 7, 99];
+        for (kind, code) in ErrorKind::ALL.iter().zip(want) {
+            assert_eq!(code_of(*kind), code, "{kind:?}");
+            assert_eq!(kind_of(code, ErrorKind::Internal), *kind);
+        }
+    }
+
+    #[test]
+    fn copy_out_is_snprintf_like() {
+        let mut buf = [7 as c_char; 4];
+        let mut needed = 0usize;
+        unsafe { copy_out("hello", buf.as_mut_ptr(), 4, &mut needed) }.unwrap();
+        assert_eq!(needed, 5);
+        assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), "hel");
+        unsafe { copy_out("hello", std::ptr::null_mut(), 0, &mut needed) }.unwrap();
+        assert!(unsafe { copy_out("x", std::ptr::null_mut(), 3, std::ptr::null_mut()) }.is_err());
+    }
+
+    /// Every `extern "C"` function body runs inside catch_unwind (via guard / guard_void or
+    /// directly), so no panic can unwind into C.
+    #[test]
+    fn every_extern_c_body_is_guarded() {
+        let sources = [
+            ("error.rs", include_str!("error.rs")),
+            ("config.rs", include_str!("config.rs")),
+            ("pool.rs", include_str!("pool.rs")),
+            ("events.rs", include_str!("events.rs")),
+        ];
+        let mut count = 0;
+        for (file, src) in sources {
+            let mut rest = src;
+            while let Some(i) = rest.find("extern \"C\" fn unipool_") {
+                let after = &rest[i..];
+                let body_start = after.find('{').expect("body");
+                // the body ends at the next top-level "\n}"
+                let body_end = after[body_start..].find("\n}").expect("end of body") + body_start;
+                let body = &after[body_start..body_end];
+                let name = &after[14..after.find('(').unwrap()];
+                assert!(
+                    body.contains("guard(") || body.contains("guard_void(") || body.contains("catch_unwind("),
+                    "{file}: {name} is not guarded"
+                );
+                count += 1;
+                rest = &after[body_end..];
+            }
+        }
+        assert!(count >= 45, "found only {count} extern \"C\" functions");
+    }
 }
