@@ -58,6 +58,12 @@ class Host {
   acquire(timeoutMs, onAnswer) {
     const a = this.raw.tryAcquire()
     if (a !== 0) return a
+    this.enqueue(timeoutMs, onAnswer)
+    return 0
+  }
+
+  /** Queues in the core without trying first (the caller just did). */
+  enqueue(timeoutMs, onAnswer) {
     const id = ++this.seq
     this.waiters.set(id, onAnswer)
     this.lastWaiter = id
@@ -67,14 +73,31 @@ class Host {
     }
     // 1: the core answered at once (a release raced us): deliver now
     if (this.raw.wait(id, timeoutMs) !== 0) this.drain()
-    return 0
   }
 
   /** Delivers every answer the core has produced. Cheap when there is none. */
   drain() {
-    if (this.waiters.size !== 0) {
-      const out = this.raw.takeReady()
-      for (let i = 0; i < out.length; i += 2) {
+    if (this.waiters.size !== 0) this.deliver(this.raw.takeReady(), 0)
+    if (this.eventsOn && this.onEvents) {
+      const evs = this.raw.takeEvents()
+      if (evs.length) this.onEvents(evs)
+    }
+  }
+
+  /**
+   * Gives back checked-out `key`; returns the close reason (0: kept) and
+   * delivers any answer the release produced (usually a hand-off).
+   */
+  release(key) {
+    if (this.waiters.size === 0) return this.raw.release(key)
+    const out = this.raw.releaseTake(key)
+    this.deliver(out, 1)
+    return out[0]
+  }
+
+  deliver(out, start) {
+    {
+      for (let i = start; i < out.length; i += 2) {
         const id = out[i]
         const answer = out[i + 1]
         const cb = this.waiters.get(id)
@@ -86,10 +109,6 @@ class Host {
         this._reffed = false
         this.raw.setRef(false)
       }
-    }
-    if (this.eventsOn && this.onEvents) {
-      const evs = this.raw.takeEvents()
-      if (evs.length) this.onEvents(evs)
     }
   }
 

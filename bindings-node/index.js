@@ -104,6 +104,10 @@ class Pool extends EventEmitter {
         return Promise.resolve(r)
       }
       if (a < 0) return new Promise((resolve, reject) => this._createFor(-a, null, resolve, reject, false))
+      // nothing free: queue in the core right away (no second try)
+      return new Promise((resolve, reject) => {
+        this._host.enqueue(null, (a, err) => (err ? reject(err) : this._grant(a, null, resolve, reject)))
+      })
     }
     return this._acquireSlow(opts)
   }
@@ -245,13 +249,12 @@ class Pool extends EventEmitter {
       throw unipoolError('invalid_usage', `pool '${this.name}': release() of a resource that is not checked out from this pool (double release?)`)
     }
     this._keys.delete(resource)
-    const reason = this._raw.release(key)
+    const reason = this._host.release(key)
     if (this._onRelease) this.emit('release', resource)
     if (reason !== 0) {
       this._objects.delete(key)
       this._destroyResource(resource, CLOSE_REASONS[reason])
     }
-    if (this._host.waiters.size !== 0) this._host.drain()
   }
 
   /** Closes a checked-out resource instead of returning it (it is broken). */

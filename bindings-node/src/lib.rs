@@ -354,12 +354,32 @@ impl NativePool {
     }
 
     /// Answers for queued waiters, flat: `[waiterId, answer, waiterId, answer, ...]`
-    /// with `answer` encoded as for `acquire`, `0` meaning an error (`takeError`).
+    /// with `answer` encoded as for `tryAcquire`, `0` meaning an error (`takeError`).
     #[napi]
     pub fn take_ready(&mut self) -> Vec<f64> {
+        let mut out = Vec::new();
+        self.take_ready_into(&mut out);
+        out
+    }
+
+    /// `release(key)` and `takeReady()` in one call, for when JS has waiters
+    /// (a release usually hands the object to one): `[reason, waiterId, answer, ...]`.
+    #[napi]
+    pub fn release_take(&mut self, env: Env, key: f64) -> Result<Vec<f64>> {
+        let c = self.take_checkout(&env, "release", key)?;
+        let reason = match c.release() {
+            None => 0,
+            Some((_k, reason)) => close_reason_code(reason),
+        };
+        let mut out = vec![f64::from(reason)];
+        self.take_ready_into(&mut out);
+        Ok(out)
+    }
+
+    fn take_ready_into(&mut self, out: &mut Vec<f64>) {
         self.shared.notified.store(false, Ordering::Release);
         let batch = std::mem::take(&mut *self.shared.ready.lock());
-        let mut out = Vec::with_capacity(batch.len() * 2);
+        out.reserve(batch.len() * 2);
         for (waiter, outcome) in batch {
             self.waits.remove(&waiter);
             out.push(waiter as f64);
@@ -371,7 +391,6 @@ impl NativePool {
                 }
             }
         }
-        out
     }
 
     /// The error answered to `waiterId` (once), as a JS Error with `code`.
