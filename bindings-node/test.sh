@@ -44,12 +44,14 @@ cd "$scratch/app"
 cat > package.json <<'EOF'
 { "name": "unipool-scratch-app", "version": "0.0.0", "private": true }
 EOF
-npm install --no-audit --no-fund --loglevel=error "$tarball" pg@8 prom-client@15 smol-toml@1 typescript@5 @types/pg@8 @types/node@20 >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$tarball" pg@8 prom-client@15 smol-toml@1 express@4 typescript@5 @types/pg@8 @types/node@20 >/dev/null
 cp -r "$here/test" ./test
-if [ -d "$root/tests/conformance" ]; then cp -r "$root/tests/conformance" ./conformance; fi
+cp -r "$root/tests/conformance" ./conformance
+# the Express example runs from the app too (same installed package)
+mkdir -p example && cp "$root/examples/node/server.js" "$root/examples/node/smoke.test.js" example/
 
 echo "== node --test"
 # Files run one at a time: several tests count server backends.
-node --test --test-concurrency=1 --test-reporter=spec test/*.test.js test/*.test.mjs 2>&1 | tee "$scratch/test-output.txt"
+node --test --test-concurrency=1 --test-reporter=spec test/*.test.js test/*.test.mjs example/smoke.test.js 2>&1 | tee "$scratch/test-output.txt"
 status=${PIPESTATUS[0]}
 exit "$status"
