@@ -688,7 +688,7 @@ async fn max_connections_of<D: Driver>(url: &str) -> Result<Option<(u64, u64)>, 
 
 fn cmd_config(a: ConfigArgs) -> Result<(), Fail> {
     if a.keys {
-        println!("{:<34} {:<28} {:<13} {}", "SPELLING", "CANONICAL", "UNIT", "ORIGIN");
+        println!("{:<34} {:<28} {:<13} ORIGIN", "SPELLING", "CANONICAL", "UNIT");
         for (s, c, u, o) in unipool::PoolConfig::spellings() {
             println!("{s:<34} {c:<28} {:<13} {o}", if u.is_empty() { "-" } else { u });
         }
@@ -724,7 +724,7 @@ fn cmd_config(a: ConfigArgs) -> Result<(), Fail> {
     }
     println!("precedence (lowest first): default < profile < toml < env < url < --pool-size/--max-overflow/--set");
     println!();
-    println!("{:<28} {:<12} {}", "KEY", "VALUE", "SOURCE");
+    println!("{:<28} {:<12} SOURCE", "KEY", "VALUE");
     for (k, v, s) in resolved.rows() {
         println!("{k:<28} {v:<12} {s}");
     }

@@ -3,6 +3,8 @@
 //! benchmark query on a checked-out connection. Everything else (bench loop,
 //! stats, sweep, sizing) is generic over [`Workload`].
 
+#![allow(clippy::manual_async_fn)] // impls spell out the trait's `impl Future + Send` signatures
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -84,8 +86,8 @@ impl<D: Driver> Workload for PoolWorkload<D>
 where
     <D::M as Manager>::Connection: Send,
 {
-    fn op(&self) -> impl Future<Output = OpOutcome> + Send {
-        async move {
+    async fn op(&self) -> OpOutcome {
+        {
             let t0 = Instant::now();
             let got = self.pool.get().await;
             let wait = t0.elapsed();
@@ -99,8 +101,8 @@ where
         }
     }
 
-    fn probe(&self) -> impl Future<Output = Result<u64, String>> + Send {
-        async move {
+    async fn probe(&self) -> Result<u64, String> {
+        {
             // Not measured: allow the first connect its full connect_timeout even
             // when pool_timeout is set very short for the run itself.
             let cfg = self.pool.raw().config();
@@ -118,10 +120,8 @@ where
         self.pool.metrics_text()
     }
 
-    fn close(&self) -> impl Future<Output = ()> + Send {
-        async move {
-            self.pool.close().await;
-        }
+    async fn close(&self) {
+        self.pool.close().await;
     }
 }
 

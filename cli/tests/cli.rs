@@ -22,8 +22,7 @@ fn bin() -> Command {
 }
 
 fn run(c: &mut Command) -> Output {
-    let out = c.output().expect("run unipool");
-    out
+    c.output().expect("run unipool")
 }
 
 fn text(o: &Output) -> (String, String) {
