@@ -199,13 +199,20 @@ pub async fn run<W: Workload>(w: Arc<W>, spec: &RunSpec, stop: Arc<AtomicBool>) 
         done.store(true, Ordering::Relaxed);
         let _ = h.await;
     }
-    let elapsed = finished.saturating_duration_since(measure_start).as_secs_f64().max(1e-9);
+    let elapsed = finished
+        .saturating_duration_since(measure_start)
+        .as_secs_f64()
+        .max(1e-9);
     let mut error_messages: Vec<ErrorCount> = merged
         .messages
         .into_iter()
         .map(|(k, count)| {
             let (kind, message) = k.split_once('\u{0}').unwrap_or(("error", &k));
-            ErrorCount { kind: kind.to_string(), message: message.to_string(), count }
+            ErrorCount {
+                kind: kind.to_string(),
+                message: message.to_string(),
+                count,
+            }
         })
         .collect();
     error_messages.sort_by(|a, b| b.count.cmp(&a.count).then(a.message.cmp(&b.message)));
@@ -224,7 +231,13 @@ pub async fn run<W: Workload>(w: Arc<W>, spec: &RunSpec, stop: Arc<AtomicBool>) 
     }
 }
 
-async fn progress_loop<W: Workload>(w: &W, live: &Live, spec: &RunSpec, start: Instant, done: &AtomicBool) {
+async fn progress_loop<W: Workload>(
+    w: &W,
+    live: &Live,
+    spec: &RunSpec,
+    start: Instant,
+    done: &AtomicBool,
+) {
     let total = spec.warmup + spec.duration;
     let tick = match spec.progress {
         ProgressMode::Live => Duration::from_millis(200),
@@ -337,19 +350,36 @@ pub fn measured_text(m: &Measured) -> String {
         "  throughput    {:.0} ops/s ({} ops in {:.2}s)\n",
         m.throughput, m.ops, m.elapsed_s
     ));
-    out.push_str(&format!("  latency       {}   (acquire + query + return)\n", sm(&m.latency)));
-    out.push_str(&format!("  acquire wait  {}   (mean {})\n", sm(&m.acquire_wait), fmt_ms(m.acquire_wait.mean_ms)));
-    out.push_str(&format!("  query time    {}   (mean {})\n", sm(&m.query_time), fmt_ms(m.query_time.mean_ms)));
+    out.push_str(&format!(
+        "  latency       {}   (acquire + query + return)\n",
+        sm(&m.latency)
+    ));
+    out.push_str(&format!(
+        "  acquire wait  {}   (mean {})\n",
+        sm(&m.acquire_wait),
+        fmt_ms(m.acquire_wait.mean_ms)
+    ));
+    out.push_str(&format!(
+        "  query time    {}   (mean {})\n",
+        sm(&m.query_time),
+        fmt_ms(m.query_time.mean_ms)
+    ));
     out.push_str(&format!("  timeouts      {}\n", m.timeouts));
     out.push_str(&format!("  errors        {}\n", m.errors));
     for e in m.error_messages.iter().take(5) {
-        out.push_str(&format!("    {} x {} error: {}\n", e.count, e.kind, e.message));
+        out.push_str(&format!(
+            "    {} x {} error: {}\n",
+            e.count, e.kind, e.message
+        ));
     }
     if m.interrupted {
         out.push_str("  (interrupted: numbers cover the part that ran)\n");
     }
     if m.abandoned_workers > 0 {
-        out.push_str(&format!("  ({} workers were still busy after the grace period and were abandoned)\n", m.abandoned_workers));
+        out.push_str(&format!(
+            "  ({} workers were still busy after the grace period and were abandoned)\n",
+            m.abandoned_workers
+        ));
     }
     out
 }

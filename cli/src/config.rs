@@ -52,7 +52,10 @@ pub struct PoolArgs {
 pub enum Source {
     Default,
     Profile(String),
-    Toml { path: String, key: String },
+    Toml {
+        path: String,
+        key: String,
+    },
     Env(String),
     Url(String),
     Flag(String),
@@ -90,9 +93,15 @@ impl Source {
     fn fix_hint(&self) -> String {
         match self {
             Source::Default => "this is a built-in default; report it as a bug".into(),
-            Source::Profile(_) => format!("choose one of the profiles: {}", profile_names().join(", ")),
-            Source::Toml { path, key } => format!("edit '{key}' in the [database.pool] table of {path}"),
-            Source::Env(v) => format!("change or unset the environment variable {v} (or pass --no-env)"),
+            Source::Profile(_) => {
+                format!("choose one of the profiles: {}", profile_names().join(", "))
+            }
+            Source::Toml { path, key } => {
+                format!("edit '{key}' in the [database.pool] table of {path}")
+            }
+            Source::Env(v) => {
+                format!("change or unset the environment variable {v} (or pass --no-env)")
+            }
             Source::Url(k) => format!("change the '{k}' query parameter of the URL"),
             Source::Flag(s) => format!("change the command-line option {s}"),
             Source::Derived(how) => format!("change the keys it is derived from ({how})"),
@@ -101,7 +110,10 @@ impl Source {
 }
 
 fn profile_names() -> Vec<String> {
-    unipool::config::PROFILES.iter().map(|p| p.0.to_string()).collect()
+    unipool::config::PROFILES
+        .iter()
+        .map(|p| p.0.to_string())
+        .collect()
 }
 
 /// A configuration error with the layer it came from.
@@ -114,10 +126,18 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn core(source: Source, error: unipool::Error) -> Self {
-        ConfigError { message: error.to_string(), source: Some(source), error: Some(error) }
+        ConfigError {
+            message: error.to_string(),
+            source: Some(source),
+            error: Some(error),
+        }
     }
     fn other(source: Option<Source>, message: String) -> Self {
-        ConfigError { source, error: None, message }
+        ConfigError {
+            source,
+            error: None,
+            message,
+        }
     }
 
     /// A multi-line explanation: what, where from, which key, how to fix.
@@ -163,7 +183,9 @@ impl fmt::Display for UrlSource {
             UrlSource::Flag => f.write_str("--url"),
             UrlSource::Env(v) => write!(f, "env {v}"),
             UrlSource::Toml(p) => write!(f, "toml {p} [database] url"),
-            UrlSource::Embedded => f.write_str("embedded SQLite (no --url, DATABASE_URL or TOML url given)"),
+            UrlSource::Embedded => {
+                f.write_str("embedded SQLite (no --url, DATABASE_URL or TOML url given)")
+            }
         }
     }
 }
@@ -218,7 +240,11 @@ impl Inputs {
             }
             None => None,
         };
-        let env = if args.no_env { None } else { Some(std::env::vars().collect()) };
+        let env = if args.no_env {
+            None
+        } else {
+            Some(std::env::vars().collect())
+        };
         Ok(Inputs {
             profile: args.profile.clone(),
             toml,
@@ -246,14 +272,26 @@ pub fn url_pool_params(url: &str) -> Vec<(String, String)> {
         return Vec::new();
     };
     let parts = |u: &str| -> Vec<String> {
-        u.split('#').next().unwrap_or("").split_once('?').map(|(_, q)| q).unwrap_or("")
-            .split('&').filter(|p| !p.is_empty()).map(str::to_string).collect()
+        u.split('#')
+            .next()
+            .unwrap_or("")
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
     };
     let kept = parts(&rest);
     parts(url)
         .into_iter()
         .filter(|p| !kept.contains(p))
-        .filter_map(|p| url::form_urlencoded::parse(p.as_bytes()).next().map(|(k, v)| (k.into_owned(), v.into_owned())))
+        .filter_map(|p| {
+            url::form_urlencoded::parse(p.as_bytes())
+                .next()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        })
         .collect()
 }
 
@@ -270,7 +308,9 @@ impl Layering {
     }
 
     fn set(&mut self, key: &str, value: ConfigValue, source: Source) -> Result<(), ConfigError> {
-        self.config.set(key, value).map_err(|e| ConfigError::core(source.clone(), e))?;
+        self.config
+            .set(key, value)
+            .map_err(|e| ConfigError::core(source.clone(), e))?;
         self.attribute(key, source);
         Ok(())
     }
@@ -278,13 +318,21 @@ impl Layering {
 
 /// Resolves the effective configuration from every layer.
 pub fn resolve(inp: &Inputs) -> Result<Resolved, ConfigError> {
-    let mut l = Layering { config: PoolConfig::default(), sources: BTreeMap::new() };
+    let mut l = Layering {
+        config: PoolConfig::default(),
+        sources: BTreeMap::new(),
+    };
     // 2. profile
     if let Some(p) = &inp.profile {
         let src = Source::Flag(format!("--profile {p}"));
-        l.config.apply_profile(p).map_err(|e| ConfigError::core(src, e))?;
+        l.config
+            .apply_profile(p)
+            .map_err(|e| ConfigError::core(src, e))?;
         let lower = p.trim().to_ascii_lowercase();
-        if let Some((_, pairs, _)) = unipool::config::PROFILES.iter().find(|(n, _, _)| *n == lower) {
+        if let Some((_, pairs, _)) = unipool::config::PROFILES
+            .iter()
+            .find(|(n, _, _)| *n == lower)
+        {
             for (k, _) in pairs.iter() {
                 l.attribute(k, Source::Profile(lower.clone()));
             }
@@ -293,19 +341,38 @@ pub fn resolve(inp: &Inputs) -> Result<Resolved, ConfigError> {
     // 3. TOML [database.pool]
     if let Some((path, text)) = &inp.toml {
         let used = l.config.apply_toml_str(text).map_err(|e| {
-            let key = e.config_key().unwrap_or("").trim_start_matches("database.pool.").to_string();
-            ConfigError::core(Source::Toml { path: path.clone(), key }, e)
+            let key = e
+                .config_key()
+                .unwrap_or("")
+                .trim_start_matches("database.pool.")
+                .to_string();
+            ConfigError::core(
+                Source::Toml {
+                    path: path.clone(),
+                    key,
+                },
+                e,
+            )
         })?;
         for k in used {
-            l.attribute(&k, Source::Toml { path: path.clone(), key: k.clone() });
+            l.attribute(
+                &k,
+                Source::Toml {
+                    path: path.clone(),
+                    key: k.clone(),
+                },
+            );
         }
     }
     // 4. environment
     if let Some(env) = &inp.env {
-        let used = l.config.apply_env(&inp.env_prefix, env.iter().cloned()).map_err(|e| {
-            let var = e.config_key().unwrap_or(&inp.env_prefix).to_string();
-            ConfigError::core(Source::Env(var), e)
-        })?;
+        let used = l
+            .config
+            .apply_env(&inp.env_prefix, env.iter().cloned())
+            .map_err(|e| {
+                let var = e.config_key().unwrap_or(&inp.env_prefix).to_string();
+                ConfigError::core(Source::Env(var), e)
+            })?;
         for (name, canonical) in used {
             l.sources.insert(canonical, Source::Env(name));
         }
@@ -315,7 +382,13 @@ pub fn resolve(inp: &Inputs) -> Result<Resolved, ConfigError> {
     if let Some(url) = &inp.url {
         url_params = url_pool_params(url);
         l.config.apply_url(url).map_err(|e| {
-            let key = e.config_key().unwrap_or("").split(" (").next().unwrap_or("").to_string();
+            let key = e
+                .config_key()
+                .unwrap_or("")
+                .split(" (")
+                .next()
+                .unwrap_or("")
+                .to_string();
             ConfigError::core(Source::Url(key), e)
         })?;
         for (k, _) in &url_params {
@@ -324,15 +397,26 @@ pub fn resolve(inp: &Inputs) -> Result<Resolved, ConfigError> {
     }
     // 6. command line
     if let Some(n) = inp.pool_size {
-        l.set("pool_size", ConfigValue::Int(n), Source::Flag(format!("--pool-size {n}")))?;
+        l.set(
+            "pool_size",
+            ConfigValue::Int(n),
+            Source::Flag(format!("--pool-size {n}")),
+        )?;
     }
     if let Some(n) = inp.max_overflow {
-        l.set("max_overflow", ConfigValue::Int(n), Source::Flag(format!("--max-overflow {n}")))?;
+        l.set(
+            "max_overflow",
+            ConfigValue::Int(n),
+            Source::Flag(format!("--max-overflow {n}")),
+        )?;
     }
     for item in &inp.set {
         let src = Source::Flag(format!("--set {item}"));
         let (k, v) = item.split_once('=').ok_or_else(|| {
-            ConfigError::other(Some(src.clone()), format!("--set expects KEY=VALUE, got '{item}'"))
+            ConfigError::other(
+                Some(src.clone()),
+                format!("--set expects KEY=VALUE, got '{item}'"),
+            )
         })?;
         l.set(k.trim(), ConfigValue::Str(v.trim().to_string()), src)?;
     }
@@ -348,7 +432,11 @@ pub fn resolve(inp: &Inputs) -> Result<Resolved, ConfigError> {
             .or_else(|| max_size_source.clone());
         match src {
             Some(s) => ConfigError::core(s, e),
-            None => ConfigError { message: e.to_string(), source: None, error: Some(e) },
+            None => ConfigError {
+                message: e.to_string(),
+                source: None,
+                error: Some(e),
+            },
         }
     })?;
     if let Some(src) = max_size_source {
@@ -359,8 +447,13 @@ pub fn resolve(inp: &Inputs) -> Result<Resolved, ConfigError> {
         }
     }
     // After normalize, max_size is always pool_size + max_overflow.
-    l.sources.insert("max_size", Source::Derived("pool_size + max_overflow"));
-    Ok(Resolved { config: l.config, sources: l.sources, url_pool_params: url_params })
+    l.sources
+        .insert("max_size", Source::Derived("pool_size + max_overflow"));
+    Ok(Resolved {
+        config: l.config,
+        sources: l.sources,
+        url_pool_params: url_params,
+    })
 }
 
 /// Masks the password of a URL for display.
@@ -374,11 +467,20 @@ mod tests {
     use std::time::Duration;
 
     fn inputs() -> Inputs {
-        Inputs { env_prefix: "DB_POOL_".into(), env: Some(Vec::new()), ..Default::default() }
+        Inputs {
+            env_prefix: "DB_POOL_".into(),
+            env: Some(Vec::new()),
+            ..Default::default()
+        }
     }
 
     fn env(pairs: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
-        Some(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect())
+        Some(
+            pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -389,7 +491,10 @@ mod tests {
             c.normalize().unwrap();
             c
         });
-        assert!(r.rows().iter().all(|(k, _, s)| s == "default" || (*k == "max_size" && s.starts_with("derived"))));
+        assert!(r
+            .rows()
+            .iter()
+            .all(|(k, _, s)| s == "default" || (*k == "max_size" && s.starts_with("derived"))));
     }
 
     #[test]
@@ -398,24 +503,44 @@ mod tests {
         i.profile = Some("production".into());
         i.toml = Some((
             "app.toml".into(),
-            "[database.pool]\npool_size = 7\nmax_overflow = 3\npool_timeout = 4\nuse_lifo = true\n".into(),
+            "[database.pool]\npool_size = 7\nmax_overflow = 3\npool_timeout = 4\nuse_lifo = true\n"
+                .into(),
         ));
-        i.env = env(&[("DB_POOL_MAX_OVERFLOW", "2"), ("DB_POOL_TIMEOUT", "9s"), ("HOME", "/root")]);
+        i.env = env(&[
+            ("DB_POOL_MAX_OVERFLOW", "2"),
+            ("DB_POOL_TIMEOUT", "9s"),
+            ("HOME", "/root"),
+        ]);
         i.url = Some("postgres://u:pw@h/db?pool_timeout=1.5&sslmode=disable".into());
         i.set = vec!["use_lifo=false".into()];
         let r = resolve(&i).unwrap();
         assert_eq!(r.config.pool_size, 7);
-        assert_eq!(r.source_of("pool_size").to_string(), "toml app.toml [database.pool] pool_size");
+        assert_eq!(
+            r.source_of("pool_size").to_string(),
+            "toml app.toml [database.pool] pool_size"
+        );
         assert_eq!(r.config.max_overflow, 2);
-        assert_eq!(r.source_of("max_overflow"), &Source::Env("DB_POOL_MAX_OVERFLOW".into()));
+        assert_eq!(
+            r.source_of("max_overflow"),
+            &Source::Env("DB_POOL_MAX_OVERFLOW".into())
+        );
         assert_eq!(r.config.pool_timeout, Duration::from_millis(1500));
-        assert_eq!(r.source_of("pool_timeout"), &Source::Url("pool_timeout".into()));
+        assert_eq!(
+            r.source_of("pool_timeout"),
+            &Source::Url("pool_timeout".into())
+        );
         assert!(!r.config.use_lifo);
         assert_eq!(r.source_of("use_lifo").to_string(), "--set use_lifo=false");
         // untouched production values keep the profile as source
-        assert_eq!(r.source_of("pool_recycle"), &Source::Profile("production".into()));
+        assert_eq!(
+            r.source_of("pool_recycle"),
+            &Source::Profile("production".into())
+        );
         assert_eq!(r.source_of("lifetime_jitter"), &Source::Default);
-        assert_eq!(r.url_pool_params, vec![("pool_timeout".to_string(), "1.5".to_string())]);
+        assert_eq!(
+            r.url_pool_params,
+            vec![("pool_timeout".to_string(), "1.5".to_string())]
+        );
         // flags beat the URL
         i.pool_size = Some(11);
         i.set.push("pool_timeout=250ms".into());
@@ -434,7 +559,10 @@ mod tests {
         i.env = env(&[("DB_POOL_SIZE", "4")]);
         let r = resolve(&i).unwrap();
         assert_eq!(r.config.pool_size, 4);
-        assert_eq!(r.source_of("pool_size"), &Source::Env("DB_POOL_SIZE".into()));
+        assert_eq!(
+            r.source_of("pool_size"),
+            &Source::Env("DB_POOL_SIZE".into())
+        );
     }
 
     #[test]
@@ -444,8 +572,14 @@ mod tests {
         let r = resolve(&i).unwrap();
         assert_eq!(r.config.pool_size, 12);
         assert_eq!(r.config.max_overflow, 0);
-        assert_eq!(r.source_of("pool_size"), &Source::Env("DB_POOL_MAX_SIZE".into()));
-        assert_eq!(r.source_of("max_overflow"), &Source::Env("DB_POOL_MAX_SIZE".into()));
+        assert_eq!(
+            r.source_of("pool_size"),
+            &Source::Env("DB_POOL_MAX_SIZE".into())
+        );
+        assert_eq!(
+            r.source_of("max_overflow"),
+            &Source::Env("DB_POOL_MAX_SIZE".into())
+        );
         let mut i = inputs();
         i.set = vec!["idleTimeoutMillis=1500".into()];
         let r = resolve(&i).unwrap();
@@ -494,15 +628,28 @@ mod tests {
         let mut i = inputs();
         i.toml = Some(("x.toml".into(), "[database.pool]\npool_size = [1]\n".into()));
         let e = resolve(&i).unwrap_err();
-        assert!(e.explain().contains("x.toml") && e.to_string().contains("pool_size"), "{}", e.explain());
+        assert!(
+            e.explain().contains("x.toml") && e.to_string().contains("pool_size"),
+            "{}",
+            e.explain()
+        );
         i.toml = Some(("x.toml".into(), "[database.pool\n".into()));
-        assert!(resolve(&i).unwrap_err().to_string().contains("not valid TOML"));
+        assert!(resolve(&i)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid TOML"));
     }
 
     #[test]
     fn url_params_split_pool_from_driver() {
         let p = url_pool_params("postgres://u:pw@h/db?sslmode=require&pool_size=3&maxLifetime=60000&application_name=x&connect_timeout=5");
-        assert_eq!(p, vec![("pool_size".into(), "3".into()), ("maxLifetime".into(), "60000".into())]);
+        assert_eq!(
+            p,
+            vec![
+                ("pool_size".into(), "3".into()),
+                ("maxLifetime".into(), "60000".into())
+            ]
+        );
         assert!(url_pool_params("sqlite::memory:").is_empty());
     }
 
@@ -514,7 +661,10 @@ mod tests {
 
     #[test]
     fn toml_url_is_read() {
-        assert_eq!(toml_url("[database]\nurl = \"sqlite::memory:\"\n").as_deref(), Some("sqlite::memory:"));
+        assert_eq!(
+            toml_url("[database]\nurl = \"sqlite::memory:\"\n").as_deref(),
+            Some("sqlite::memory:")
+        );
         assert_eq!(toml_url("[database.pool]\npool_size = 1\n"), None);
     }
 }

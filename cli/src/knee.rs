@@ -11,7 +11,10 @@ pub fn parse_sizes(spec: &str) -> Result<Vec<usize>, String> {
     };
     for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let num = |s: &str| -> Result<usize, String> {
-            let n: usize = s.trim().parse().map_err(|_| bad(item, &format!("'{s}' is not a whole number")))?;
+            let n: usize = s
+                .trim()
+                .parse()
+                .map_err(|_| bad(item, &format!("'{s}' is not a whole number")))?;
             if !(1..=10_000).contains(&n) {
                 return Err(bad(item, &format!("{n} is out of range")));
             }
@@ -29,7 +32,9 @@ pub fn parse_sizes(spec: &str) -> Result<Vec<usize>, String> {
             match step {
                 None => out.extend(a..=b),
                 Some(s) if s.starts_with('x') || s.starts_with('*') => {
-                    let f: usize = s[1..].parse().map_err(|_| bad(item, "factor is not a whole number"))?;
+                    let f: usize = s[1..]
+                        .parse()
+                        .map_err(|_| bad(item, "factor is not a whole number"))?;
                     if f < 2 {
                         return Err(bad(item, "factor must be >= 2"));
                     }
@@ -41,7 +46,9 @@ pub fn parse_sizes(spec: &str) -> Result<Vec<usize>, String> {
                     out.push(b);
                 }
                 Some(s) => {
-                    let st: usize = s.parse().map_err(|_| bad(item, "step is not a whole number"))?;
+                    let st: usize = s
+                        .parse()
+                        .map_err(|_| bad(item, "step is not a whole number"))?;
                     if st == 0 {
                         return Err(bad(item, "step must be >= 1"));
                     }
@@ -55,10 +62,15 @@ pub fn parse_sizes(spec: &str) -> Result<Vec<usize>, String> {
     out.sort_unstable();
     out.dedup();
     if out.is_empty() {
-        return Err(format!("--sizes: '{spec}' lists no pool size (example: 1,2,4,8,16,32 or 1..32:x2)"));
+        return Err(format!(
+            "--sizes: '{spec}' lists no pool size (example: 1,2,4,8,16,32 or 1..32:x2)"
+        ));
     }
     if out.len() > 200 {
-        return Err(format!("--sizes: '{spec}' expands to {} sizes; at most 200 are allowed", out.len()));
+        return Err(format!(
+            "--sizes: '{spec}' expands to {} sizes; at most 200 are allowed",
+            out.len()
+        ));
     }
     Ok(out)
 }
@@ -70,7 +82,11 @@ pub fn parse_sizes(spec: &str) -> Result<Vec<usize>, String> {
 /// in any order; returns the index into `points`, or None when there are no
 /// points or no positive throughput.
 pub fn knee_index(points: &[(usize, f64)], threshold: f64) -> Option<usize> {
-    let max = points.iter().map(|p| p.1).filter(|t| t.is_finite()).fold(0.0f64, f64::max);
+    let max = points
+        .iter()
+        .map(|p| p.1)
+        .filter(|t| t.is_finite())
+        .fold(0.0f64, f64::max);
     if max <= 0.0 {
         return None;
     }
@@ -88,7 +104,10 @@ mod tests {
 
     #[test]
     fn sizes_lists_and_ranges() {
-        assert_eq!(parse_sizes("1,2,4,8,16,32").unwrap(), vec![1, 2, 4, 8, 16, 32]);
+        assert_eq!(
+            parse_sizes("1,2,4,8,16,32").unwrap(),
+            vec![1, 2, 4, 8, 16, 32]
+        );
         assert_eq!(parse_sizes("1..5").unwrap(), vec![1, 2, 3, 4, 5]);
         assert_eq!(parse_sizes("1..32:x2").unwrap(), vec![1, 2, 4, 8, 16, 32]);
         assert_eq!(parse_sizes("1..20:x2").unwrap(), vec![1, 2, 4, 8, 16, 20]);
@@ -104,14 +123,23 @@ mod tests {
         assert!(e.contains("'5..2'") && e.contains("start is larger"), "{e}");
         let e = parse_sizes("1..9:x1").unwrap_err();
         assert!(e.contains("factor must be >= 2"), "{e}");
-        assert!(parse_sizes("abc").unwrap_err().contains("'abc' is not a whole number"));
+        assert!(parse_sizes("abc")
+            .unwrap_err()
+            .contains("'abc' is not a whole number"));
         assert!(parse_sizes("").is_err());
         assert!(parse_sizes("1..1000").unwrap_err().contains("at most 200"));
     }
 
     #[test]
     fn knee_is_smallest_size_reaching_threshold() {
-        let pts = [(1, 100.0), (2, 190.0), (4, 350.0), (8, 480.0), (16, 500.0), (32, 470.0)];
+        let pts = [
+            (1, 100.0),
+            (2, 190.0),
+            (4, 350.0),
+            (8, 480.0),
+            (16, 500.0),
+            (32, 470.0),
+        ];
         // 95% of 500 = 475 -> size 8
         assert_eq!(knee_index(&pts, 0.95).map(|i| pts[i].0), Some(8));
         // 70% of 500 = 350 -> size 4

@@ -103,7 +103,12 @@ struct SweepArgs {
     #[arg(long, value_name = "LIST", default_value = "1,2,4,8,16,32")]
     sizes: String,
     /// Where to write the SVG plot.
-    #[arg(long, short = 'o', value_name = "PATH", default_value = "unipool-sweep.svg")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "PATH",
+        default_value = "unipool-sweep.svg"
+    )]
     out: std::path::PathBuf,
     /// The knee is the smallest pool size reaching this fraction of the maximum throughput.
     #[arg(long, value_name = "FRACTION", default_value_t = 0.95)]
@@ -194,8 +199,12 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         (t.as_str(), 1.0)
     };
     match num.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && x >= 0.0 && x * mult < 1e9 => Ok(Duration::from_secs_f64(x * mult)),
-        _ => Err(format!("'{s}' is not a duration: expected e.g. 10s, 250ms, 1.5m or a number of seconds")),
+        Ok(x) if x.is_finite() && x >= 0.0 && x * mult < 1e9 => {
+            Ok(Duration::from_secs_f64(x * mult))
+        }
+        _ => Err(format!(
+            "'{s}' is not a duration: expected e.g. 10s, 250ms, 1.5m or a number of seconds"
+        )),
     }
 }
 
@@ -207,16 +216,25 @@ struct Fail {
 
 impl Fail {
     fn usage(text: impl Into<String>) -> Fail {
-        Fail { code: 2, text: format!("error: {}\n", text.into()) }
+        Fail {
+            code: 2,
+            text: format!("error: {}\n", text.into()),
+        }
     }
     fn runtime(text: impl Into<String>) -> Fail {
-        Fail { code: 1, text: format!("error: {}\n", text.into()) }
+        Fail {
+            code: 1,
+            text: format!("error: {}\n", text.into()),
+        }
     }
 }
 
 impl From<ConfigError> for Fail {
     fn from(e: ConfigError) -> Fail {
-        Fail { code: 2, text: e.explain() }
+        Fail {
+            code: 2,
+            text: e.explain(),
+        }
     }
 }
 
@@ -264,13 +282,28 @@ async fn open_target(conn: &ConnArgs, pool: &PoolArgs) -> Result<Target, Fail> {
     let (url, source) = find_url(conn, pool)?;
     match url {
         Some(url) => {
-            let backend = Backend::of_url(&url).map_err(|e| Fail::usage(format!("{e} (URL from {source})")))?;
-            Ok(Target { url, source, backend, _embedded: None })
+            let backend = Backend::of_url(&url)
+                .map_err(|e| Fail::usage(format!("{e} (URL from {source})")))?;
+            Ok(Target {
+                url,
+                source,
+                backend,
+                _embedded: None,
+            })
         }
         None => {
-            let db = EmbeddedDb::create().map_err(|e| Fail::runtime(format!("cannot create a temporary SQLite file: {e}")))?;
-            db.seed().await.map_err(|e| Fail::runtime(format!("cannot prepare the embedded SQLite database: {e}")))?;
-            Ok(Target { url: db.url(), source, backend: Backend::Sqlite, _embedded: Some(db) })
+            let db = EmbeddedDb::create().map_err(|e| {
+                Fail::runtime(format!("cannot create a temporary SQLite file: {e}"))
+            })?;
+            db.seed().await.map_err(|e| {
+                Fail::runtime(format!("cannot prepare the embedded SQLite database: {e}"))
+            })?;
+            Ok(Target {
+                url: db.url(),
+                source,
+                backend: Backend::Sqlite,
+                _embedded: Some(db),
+            })
         }
     }
 }
@@ -281,7 +314,10 @@ fn resolve_config(pool: &PoolArgs, url: Option<&str>) -> Result<Resolved, Fail> 
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 fn stop_on_ctrl_c() -> Arc<AtomicBool> {
@@ -295,7 +331,13 @@ fn stop_on_ctrl_c() -> Arc<AtomicBool> {
     stop
 }
 
-fn run_spec(load: &LoadArgs, workers: usize, duration: Duration, warmup: Duration, cfg: &unipool::PoolConfig) -> RunSpec {
+fn run_spec(
+    load: &LoadArgs,
+    workers: usize,
+    duration: Duration,
+    warmup: Duration,
+    cfg: &unipool::PoolConfig,
+) -> RunSpec {
     RunSpec {
         workers,
         duration,
@@ -329,19 +371,38 @@ async fn cmd_bench(a: BenchArgs) -> Result<(), Fail> {
     with_driver!(target.backend, bench_with(&a, &target, &resolved))
 }
 
-async fn open_workload<D: Driver>(target: &Target, cfg: unipool::PoolConfig, query: &str) -> Result<PoolWorkload<D>, Fail> {
-    let w = PoolWorkload::<D>::new(&target.url, cfg, query)
-        .map_err(|e| Fail::runtime(format!("cannot create the pool for {}: {e}", target.display())))?;
+async fn open_workload<D: Driver>(
+    target: &Target,
+    cfg: unipool::PoolConfig,
+    query: &str,
+) -> Result<PoolWorkload<D>, Fail> {
+    let w = PoolWorkload::<D>::new(&target.url, cfg, query).map_err(|e| {
+        Fail::runtime(format!(
+            "cannot create the pool for {}: {e}",
+            target.display()
+        ))
+    })?;
     // One query before the run: a wrong URL or query fails here, with the driver's message.
     if let Err(e) = w.probe().await {
         w.close().await;
-        return Err(Fail::runtime(format!("the first query failed on {}: {e}", target.display())));
+        return Err(Fail::runtime(format!(
+            "the first query failed on {}: {e}",
+            target.display()
+        )));
     }
     Ok(w)
 }
 
-async fn bench_with<D: Driver>(a: &BenchArgs, target: &Target, resolved: &Resolved) -> Result<(), Fail> {
-    let query = a.load.query.clone().unwrap_or_else(|| D::DEFAULT_QUERY.to_string());
+async fn bench_with<D: Driver>(
+    a: &BenchArgs,
+    target: &Target,
+    resolved: &Resolved,
+) -> Result<(), Fail> {
+    let query = a
+        .load
+        .query
+        .clone()
+        .unwrap_or_else(|| D::DEFAULT_QUERY.to_string());
     let workers = a.load.workers.unwrap_or(16).max(1);
     let duration = a.load.duration.unwrap_or(Duration::from_secs(10));
     let warmup = a.load.warmup.unwrap_or(Duration::from_secs(1));
@@ -364,10 +425,16 @@ async fn bench_with<D: Driver>(a: &BenchArgs, target: &Target, resolved: &Resolv
     let metrics = w.metrics_text();
     w.close().await;
 
-    let cfg_pairs: serde_json::Map<String, serde_json::Value> =
-        cfg.to_pairs().into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-    let sources: serde_json::Map<String, serde_json::Value> =
-        resolved.rows().into_iter().map(|(k, _, s)| (k.to_string(), json!(s))).collect();
+    let cfg_pairs: serde_json::Map<String, serde_json::Value> = cfg
+        .to_pairs()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let sources: serde_json::Map<String, serde_json::Value> = resolved
+        .rows()
+        .into_iter()
+        .map(|(k, _, s)| (k.to_string(), json!(s)))
+        .collect();
     if a.json {
         let report = json!({
             "tool": "unipool bench",
@@ -389,7 +456,11 @@ async fn bench_with<D: Driver>(a: &BenchArgs, target: &Target, resolved: &Resolv
     } else {
         println!("unipool bench — {} ({})", target.display(), D::NAME);
         println!("  query         {query}");
-        println!("  workers       {workers} for {:.1}s after {:.1}s warm-up", duration.as_secs_f64(), warmup.as_secs_f64());
+        println!(
+            "  workers       {workers} for {:.1}s after {:.1}s warm-up",
+            duration.as_secs_f64(),
+            warmup.as_secs_f64()
+        );
         println!(
             "  pool          pool_size={} max_overflow={} pool_timeout={}s pre_ping={}",
             cfg.pool_size,
@@ -407,7 +478,11 @@ async fn bench_with<D: Driver>(a: &BenchArgs, target: &Target, resolved: &Resolv
         }
     }
     if m.ops == 0 {
-        let why = m.error_messages.first().map(|e| e.message.clone()).unwrap_or_else(|| "no operation completed".into());
+        let why = m
+            .error_messages
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "no operation completed".into());
         return Err(Fail::runtime(format!("no operation succeeded: {why}")));
     }
     Ok(())
@@ -429,8 +504,17 @@ async fn cmd_sweep(a: SweepArgs) -> Result<(), Fail> {
     with_driver!(target.backend, sweep_with(&a, &target, &resolved, &sizes))
 }
 
-async fn sweep_with<D: Driver>(a: &SweepArgs, target: &Target, resolved: &Resolved, sizes: &[usize]) -> Result<(), Fail> {
-    let query = a.load.query.clone().unwrap_or_else(|| D::DEFAULT_QUERY.to_string());
+async fn sweep_with<D: Driver>(
+    a: &SweepArgs,
+    target: &Target,
+    resolved: &Resolved,
+    sizes: &[usize],
+) -> Result<(), Fail> {
+    let query = a
+        .load
+        .query
+        .clone()
+        .unwrap_or_else(|| D::DEFAULT_QUERY.to_string());
     let max_size = *sizes.iter().max().unwrap_or(&1);
     let workers = a.load.workers.unwrap_or((2 * max_size).max(16)).max(1);
     let duration = a.load.duration.unwrap_or(Duration::from_secs(3));
@@ -452,7 +536,9 @@ async fn sweep_with<D: Driver>(a: &SweepArgs, target: &Target, resolved: &Resolv
     let mut points = Vec::new();
     for &size in sizes {
         let cfg = sweep::config_for_size(&resolved.config, size, keep_overflow).map_err(|e| {
-            Fail::usage(format!("pool size {size} does not combine with the other settings: {e}"))
+            Fail::usage(format!(
+                "pool size {size} does not combine with the other settings: {e}"
+            ))
         })?;
         let w = Arc::new(open_workload::<D>(target, cfg.clone(), &query).await?);
         let mut spec = run_spec(&a.load, workers, duration, warmup, &cfg);
@@ -460,7 +546,12 @@ async fn sweep_with<D: Driver>(a: &SweepArgs, target: &Target, resolved: &Resolv
         let m = bench::run(w.clone(), &spec, stop.clone()).await;
         let status = w.status();
         w.close().await;
-        points.push(sweep::Point { pool_size: size, max_overflow: cfg.max_overflow, measured: m, pool: bench::status_json(&status) });
+        points.push(sweep::Point {
+            pool_size: size,
+            max_overflow: cfg.max_overflow,
+            measured: m,
+            pool: bench::status_json(&status),
+        });
         if stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
@@ -474,11 +565,16 @@ async fn sweep_with<D: Driver>(a: &SweepArgs, target: &Target, resolved: &Resolv
     let subtitle = format!(
         "{workers} workers, {:.1}s per pool size, max_overflow {}, query: {}",
         duration.as_secs_f64(),
-        if keep_overflow { resolved.config.max_overflow.to_string() } else { "0".into() },
+        if keep_overflow {
+            resolved.config.max_overflow.to_string()
+        } else {
+            "0".into()
+        },
         query
     );
     let svg = sweep::svg(&points, result.knee, a.knee_threshold, &title, &subtitle);
-    std::fs::write(&a.out, svg).map_err(|e| Fail::runtime(format!("cannot write the plot to {}: {e}", a.out.display())))?;
+    std::fs::write(&a.out, svg)
+        .map_err(|e| Fail::runtime(format!("cannot write the plot to {}: {e}", a.out.display())))?;
     if a.json {
         let report = json!({
             "tool": "unipool sweep",
@@ -497,7 +593,11 @@ async fn sweep_with<D: Driver>(a: &SweepArgs, target: &Target, resolved: &Resolv
         });
         println!("{}", serde_json::to_string_pretty(&report).expect("json"));
     } else {
-        println!("unipool sweep — {} ({}), {workers} workers, query: {query}", target.display(), D::NAME);
+        println!(
+            "unipool sweep — {} ({}), {workers} workers, query: {query}",
+            target.display(),
+            D::NAME
+        );
         print!("{}", sweep::table(&points, result.knee));
         println!();
         match result.knee {
@@ -527,7 +627,10 @@ fn is_local(url: &str) -> bool {
         return true;
     }
     match url::Url::parse(url) {
-        Ok(u) => matches!(u.host_str(), Some("localhost") | Some("127.0.0.1") | Some("[::1]") | Some("::1") | None),
+        Ok(u) => matches!(
+            u.host_str(),
+            Some("localhost") | Some("127.0.0.1") | Some("[::1]") | Some("::1") | None
+        ),
         Err(_) => false,
     }
 }
@@ -536,7 +639,11 @@ async fn cmd_size(a: SizeArgs) -> Result<(), Fail> {
     let url = if a.offline {
         None
     } else {
-        a.url.clone().or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.trim().is_empty()))
+        a.url.clone().or_else(|| {
+            std::env::var("DATABASE_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+        })
     };
     let resolved = resolve_config(&a.pool, url.as_deref())?;
     let mut i = size::SizeInputs {
@@ -556,24 +663,44 @@ async fn cmd_size(a: SizeArgs) -> Result<(), Fail> {
     };
     let mut from_note = None;
     if let Some(path) = &a.from {
-        let text = std::fs::read_to_string(path).map_err(|e| Fail::usage(format!("cannot read --from {}: {e}", path.display())))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Fail::usage(format!("--from {}: not a `unipool bench --json` report: {e}", path.display())))?;
-        let bad = |what: &str| Fail::usage(format!("--from {}: missing {what} (expected a `unipool bench --json` report)", path.display()));
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Fail::usage(format!("cannot read --from {}: {e}", path.display())))?;
+        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            Fail::usage(format!(
+                "--from {}: not a `unipool bench --json` report: {e}",
+                path.display()
+            ))
+        })?;
+        let bad = |what: &str| {
+            Fail::usage(format!(
+                "--from {}: missing {what} (expected a `unipool bench --json` report)",
+                path.display()
+            ))
+        };
         let workers = v["workers"].as_f64().ok_or_else(|| bad("workers"))?;
-        let thr = v["measured"]["throughput"].as_f64().ok_or_else(|| bad("measured.throughput"))?;
-        let qt = v["measured"]["query_time"]["mean_ms"].as_f64().ok_or_else(|| bad("measured.query_time.mean_ms"))?;
+        let thr = v["measured"]["throughput"]
+            .as_f64()
+            .ok_or_else(|| bad("measured.throughput"))?;
+        let qt = v["measured"]["query_time"]["mean_ms"]
+            .as_f64()
+            .ok_or_else(|| bad("measured.query_time.mean_ms"))?;
         i.concurrency = i.concurrency.or(Some(workers));
         i.rps = i.rps.or(Some(thr));
         i.query_time = i.query_time.or(Some(qt / 1e3));
         let flag = |k: &str| resolved.source_of(k).kind() == "flag";
         if !flag("pool_size") {
-            if let Some(p) = v["config"]["pool_size"].as_str().and_then(|s| s.parse().ok()) {
+            if let Some(p) = v["config"]["pool_size"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+            {
                 i.pool_size = p;
             }
         }
         if !flag("max_overflow") {
-            if let Some(p) = v["config"]["max_overflow"].as_str().and_then(|s| s.parse().ok()) {
+            if let Some(p) = v["config"]["max_overflow"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+            {
                 i.max_overflow = p;
             }
         }
@@ -582,14 +709,20 @@ async fn cmd_size(a: SizeArgs) -> Result<(), Fail> {
             path.display()
         ));
     }
-    i.wait = a.wait.map(|d| d.as_secs_f64()).or(i.query_time).unwrap_or(0.0);
+    i.wait = a
+        .wait
+        .map(|d| d.as_secs_f64())
+        .or(i.query_time)
+        .unwrap_or(0.0);
     let mut cores_note = None;
     // cores x 2 + spindles is a rule for SQL servers; Redis runs commands on one thread.
     let is_redis = url.as_deref().is_some_and(|u| u.starts_with("redis"));
     if i.cores.is_none() && !is_redis {
         let local = url.as_deref().map(is_local).unwrap_or(true);
         if local {
-            let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let n = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1);
             i.cores = Some(n as f64);
             cores_note = Some(format!("cores = {n}: this machine's, assuming the database runs here (give --cores otherwise)"));
         }
@@ -675,7 +808,10 @@ async fn cmd_size(a: SizeArgs) -> Result<(), Fail> {
         }
     }
     if a.check && r.budget.ok == Some(false) {
-        return Err(Fail { code: 3, text: "error: the pools can open more connections than the server allows\n".into() });
+        return Err(Fail {
+            code: 3,
+            text: "error: the pools can open more connections than the server allows\n".into(),
+        });
     }
     Ok(())
 }
@@ -688,9 +824,15 @@ async fn max_connections_of<D: Driver>(url: &str) -> Result<Option<(u64, u64)>, 
 
 fn cmd_config(a: ConfigArgs) -> Result<(), Fail> {
     if a.keys {
-        println!("{:<34} {:<28} {:<13} ORIGIN", "SPELLING", "CANONICAL", "UNIT");
+        println!(
+            "{:<34} {:<28} {:<13} ORIGIN",
+            "SPELLING", "CANONICAL", "UNIT"
+        );
         for (s, c, u, o) in unipool::PoolConfig::spellings() {
-            println!("{s:<34} {c:<28} {:<13} {o}", if u.is_empty() { "-" } else { u });
+            println!(
+                "{s:<34} {c:<28} {:<13} {o}",
+                if u.is_empty() { "-" } else { u }
+            );
         }
         return Ok(());
     }
@@ -698,12 +840,21 @@ fn cmd_config(a: ConfigArgs) -> Result<(), Fail> {
     let inputs = Inputs::gather(&a.pool, url.as_deref())?;
     let resolved = config::resolve(&inputs)?;
     let backend = match &url {
-        Some(u) => Backend::of_url(u).map_err(|e| Fail::usage(format!("{e} (URL from {source})")))?.name(),
+        Some(u) => Backend::of_url(u)
+            .map_err(|e| Fail::usage(format!("{e} (URL from {source})")))?
+            .name(),
         None => "sqlite",
     };
-    let shown_url = url.as_deref().map(config::mask).unwrap_or_else(|| "(embedded SQLite in a temporary file)".into());
+    let shown_url = url
+        .as_deref()
+        .map(config::mask)
+        .unwrap_or_else(|| "(embedded SQLite in a temporary file)".into());
     if a.json {
-        let rows: Vec<_> = resolved.rows().into_iter().map(|(k, v, s)| json!({"key": k, "value": v, "source": s})).collect();
+        let rows: Vec<_> = resolved
+            .rows()
+            .into_iter()
+            .map(|(k, v, s)| json!({"key": k, "value": v, "source": s}))
+            .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({
@@ -719,8 +870,15 @@ fn cmd_config(a: ConfigArgs) -> Result<(), Fail> {
     println!("url:     {shown_url}");
     println!("         from {source}; backend {backend}");
     if !resolved.url_pool_params.is_empty() {
-        let p: Vec<String> = resolved.url_pool_params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!("         pool parameters in the URL (taken by the pool, not sent to the driver): {}", p.join(" "));
+        let p: Vec<String> = resolved
+            .url_pool_params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!(
+            "         pool parameters in the URL (taken by the pool, not sent to the driver): {}",
+            p.join(" ")
+        );
     }
     println!("precedence (lowest first): default < profile < toml < env < url < --pool-size/--max-overflow/--set");
     println!();
@@ -766,7 +924,17 @@ mod tests {
     fn cli_parses() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
-        let c = Cli::try_parse_from(["unipool", "bench", "--workers", "4", "--set", "pool_timeout=1s", "--max-overflow", "-1"]).unwrap();
+        let c = Cli::try_parse_from([
+            "unipool",
+            "bench",
+            "--workers",
+            "4",
+            "--set",
+            "pool_timeout=1s",
+            "--max-overflow",
+            "-1",
+        ])
+        .unwrap();
         match c.cmd {
             Cmd::Bench(b) => {
                 assert_eq!(b.load.workers, Some(4));

@@ -30,7 +30,10 @@ const RED: &str = "#d0402b";
 const GREEN: &str = "#2a8f3c";
 
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A "nice" tick step (1, 2 or 5 times a power of ten) giving about `n` ticks over `range`.
@@ -55,7 +58,11 @@ pub fn nice_step(range: f64, n: usize) -> f64 {
 
 /// Axis maximum: the smallest multiple of a nice step that is >= `max` (with 5% headroom).
 fn nice_axis(max: f64) -> (f64, f64) {
-    let max = if max > 0.0 && max.is_finite() { max * 1.05 } else { 1.0 };
+    let max = if max > 0.0 && max.is_finite() {
+        max * 1.05
+    } else {
+        1.0
+    };
     let step = nice_step(max, 5);
     ((max / step).ceil() * step, step)
 }
@@ -123,7 +130,10 @@ pub fn render(spec: &PlotSpec) -> String {
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="Helvetica, Arial, sans-serif" font-size="13">"#
     );
-    let _ = writeln!(s, r#"<rect x="0" y="0" width="{W}" height="{H}" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<rect x="0" y="0" width="{W}" height="{H}" fill="white"/>"#
+    );
     let _ = writeln!(
         s,
         r#"<text x="{}" y="28" text-anchor="middle" font-size="18" font-weight="bold">{}</text>"#,
@@ -142,7 +152,11 @@ pub fn render(spec: &PlotSpec) -> String {
     let mut v = 0.0;
     while v <= tmax + tstep * 1e-9 {
         let y = ty(v);
-        let _ = writeln!(s, r#"<line x1="{x0:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/>"#, x0 + pw);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{x0:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"/>"#,
+            x0 + pw
+        );
         v += tstep;
     }
     let _ = writeln!(s, "</g>");
@@ -191,8 +205,17 @@ pub fn render(spec: &PlotSpec) -> String {
     }
     for t in &xticks {
         let x = xpos(*t);
-        let _ = writeln!(s, r##"<line x1="{x:.1}" y1="{y0:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333"/>"##, y0 + 5.0);
-        let _ = writeln!(s, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, y0 + 20.0, fmt_count(*t));
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{y0:.1}" x2="{x:.1}" y2="{:.1}" stroke="#333"/>"##,
+            y0 + 5.0
+        );
+        let _ = writeln!(
+            s,
+            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            y0 + 20.0,
+            fmt_count(*t)
+        );
     }
     // axes frame
     let _ = writeln!(
@@ -229,7 +252,11 @@ pub fn render(spec: &PlotSpec) -> String {
         );
         let label = format!("knee: pool size {} ({})", k.size, spec.knee_rule);
         let label2 = format!("{} ops/s, p99 {:.2} ms", fmt_count(k.throughput), k.p99_ms);
-        let (anchor, lx) = if x > x0 + pw * 0.5 { ("end", x - 8.0) } else { ("start", x + 8.0) };
+        let (anchor, lx) = if x > x0 + pw * 0.5 {
+            ("end", x - 8.0)
+        } else {
+            ("start", x + 8.0)
+        };
         let _ = writeln!(
             s,
             r#"<text id="knee-label" x="{lx:.1}" y="{:.1}" text-anchor="{anchor}" fill="{GREEN}" font-weight="bold">{}</text>"#,
@@ -251,7 +278,10 @@ pub fn render(spec: &PlotSpec) -> String {
 
     // series
     let poly = |f: &dyn Fn(&PlotPoint) -> f64| -> String {
-        pts.iter().map(|p| format!("{:.1},{:.1}", xpos(p.size as f64), f(p))).collect::<Vec<_>>().join(" ")
+        pts.iter()
+            .map(|p| format!("{:.1},{:.1}", xpos(p.size as f64), f(p)))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let _ = writeln!(
         s,
@@ -265,7 +295,11 @@ pub fn render(spec: &PlotSpec) -> String {
     );
     for p in pts {
         let x = xpos(p.size as f64);
-        let _ = writeln!(s, r#"<circle cx="{x:.1}" cy="{:.1}" r="4" fill="{BLUE}"/>"#, ty(p.throughput));
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{x:.1}" cy="{:.1}" r="4" fill="{BLUE}"/>"#,
+            ty(p.throughput)
+        );
         let _ = writeln!(
             s,
             r#"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="{RED}"/>"#,
@@ -277,24 +311,52 @@ pub fn render(spec: &PlotSpec) -> String {
     // legend (above the plot area)
     let ly0 = TOP - 22.0;
     let lx0 = x0;
-    let _ = writeln!(s, r#"<line x1="{lx0:.1}" y1="{ly0:.1}" x2="{:.1}" y2="{ly0:.1}" stroke="{BLUE}" stroke-width="2.5"/>"#, lx0 + 28.0);
-    let _ = writeln!(s, r#"<circle cx="{:.1}" cy="{ly0:.1}" r="4" fill="{BLUE}"/>"#, lx0 + 14.0);
-    let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}">throughput (left axis)</text>"#, lx0 + 36.0, ly0 + 4.0);
+    let _ = writeln!(
+        s,
+        r#"<line x1="{lx0:.1}" y1="{ly0:.1}" x2="{:.1}" y2="{ly0:.1}" stroke="{BLUE}" stroke-width="2.5"/>"#,
+        lx0 + 28.0
+    );
+    let _ = writeln!(
+        s,
+        r#"<circle cx="{:.1}" cy="{ly0:.1}" r="4" fill="{BLUE}"/>"#,
+        lx0 + 14.0
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}">throughput (left axis)</text>"#,
+        lx0 + 36.0,
+        ly0 + 4.0
+    );
     let lx1 = lx0 + 210.0;
     let _ = writeln!(
         s,
         r#"<line x1="{lx1:.1}" y1="{ly0:.1}" x2="{:.1}" y2="{ly0:.1}" stroke="{RED}" stroke-width="2" stroke-dasharray="7,4"/>"#,
         lx1 + 28.0
     );
-    let _ = writeln!(s, r#"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="{RED}"/>"#, lx1 + 10.5, ly0 - 3.5);
-    let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}">p99 latency (right axis)</text>"#, lx1 + 36.0, ly0 + 4.0);
+    let _ = writeln!(
+        s,
+        r#"<rect x="{:.1}" y="{:.1}" width="7" height="7" fill="{RED}"/>"#,
+        lx1 + 10.5,
+        ly0 - 3.5
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}">p99 latency (right axis)</text>"#,
+        lx1 + 36.0,
+        ly0 + 4.0
+    );
     let lx2 = lx1 + 220.0;
     let _ = writeln!(
         s,
         r#"<line x1="{lx2:.1}" y1="{ly0:.1}" x2="{:.1}" y2="{ly0:.1}" stroke="{GREEN}" stroke-width="2" stroke-dasharray="6,4"/>"#,
         lx2 + 28.0
     );
-    let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}">knee</text>"#, lx2 + 36.0, ly0 + 4.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}">knee</text>"#,
+        lx2 + 36.0,
+        ly0 + 4.0
+    );
     s.push_str("</svg>\n");
     s
 }
@@ -304,10 +366,21 @@ mod tests {
     use super::*;
 
     fn sample() -> Vec<PlotPoint> {
-        [(1, 100.0, 5.0), (2, 190.0, 3.0), (4, 350.0, 2.0), (8, 480.0, 2.5), (16, 500.0, 6.0), (32, 470.0, 12.0)]
-            .into_iter()
-            .map(|(size, throughput, p99_ms)| PlotPoint { size, throughput, p99_ms })
-            .collect()
+        [
+            (1, 100.0, 5.0),
+            (2, 190.0, 3.0),
+            (4, 350.0, 2.0),
+            (8, 480.0, 2.5),
+            (16, 500.0, 6.0),
+            (32, 470.0, 12.0),
+        ]
+        .into_iter()
+        .map(|(size, throughput, p99_ms)| PlotPoint {
+            size,
+            throughput,
+            p99_ms,
+        })
+        .collect()
     }
 
     #[test]
@@ -380,8 +453,18 @@ mod tests {
 
     #[test]
     fn single_point_and_no_knee_render() {
-        let pts = vec![PlotPoint { size: 4, throughput: 0.0, p99_ms: 0.0 }];
-        let svg = render(&PlotSpec { title: "x", subtitle: "", points: &pts, knee: None, knee_rule: "" });
+        let pts = vec![PlotPoint {
+            size: 4,
+            throughput: 0.0,
+            p99_ms: 0.0,
+        }];
+        let svg = render(&PlotSpec {
+            title: "x",
+            subtitle: "",
+            points: &pts,
+            knee: None,
+            knee_rule: "",
+        });
         assert!(!svg.contains("knee: pool size"));
         assert!(!svg.contains("NaN") && !svg.contains("inf"));
     }

@@ -125,7 +125,11 @@ pub fn cores_rule(cores: f64, spindles: f64) -> u64 {
 
 pub fn budget(i: &SizeInputs) -> Budget {
     let pools = i.processes.max(1) * i.workers.max(1);
-    let total = if i.max_overflow < 0 { None } else { Some(pools * (i.pool_size + i.max_overflow as u64)) };
+    let total = if i.max_overflow < 0 {
+        None
+    } else {
+        Some(pools * (i.pool_size + i.max_overflow as u64))
+    };
     let usable = i.max_connections.map(|m| m.saturating_sub(i.reserved));
     let headroom = match (usable, total) {
         (Some(u), Some(t)) => Some(u as i64 - t as i64),
@@ -187,7 +191,8 @@ pub fn report(i: &SizeInputs) -> SizeReport {
         let c = closed_pool_size(conc, t, i.wait);
         rules.push(Rule {
             name: "littles_law_closed",
-            formula: "ceil(concurrent_requests × query_time / (query_time + acceptable_wait))".into(),
+            formula: "ceil(concurrent_requests × query_time / (query_time + acceptable_wait))"
+                .into(),
             pool_size: Some(c),
             detail: format!(
                 "{conc:.0} in flight × {:.3} ms / ({:.3} ms + {:.3} ms)",
@@ -216,7 +221,8 @@ pub fn report(i: &SizeInputs) -> SizeReport {
         });
     }
     if i.query_time.is_none() {
-        notes.push("give --query-time (or --from a bench --json file) to apply Little's law".into());
+        notes
+            .push("give --query-time (or --from a bench --json file) to apply Little's law".into());
     }
     let b = budget(i);
     let mut rec = load_based.or(cores_per_pool);
@@ -240,7 +246,12 @@ pub fn report(i: &SizeInputs) -> SizeReport {
     if i.max_overflow < 0 {
         notes.push("max_overflow = -1 (unbounded): the pool can exceed any server limit".into());
     }
-    SizeReport { rules, budget: b, recommended_pool_size: rec, notes }
+    SizeReport {
+        rules,
+        budget: b,
+        recommended_pool_size: rec,
+        notes,
+    }
 }
 
 #[cfg(test)]
@@ -248,7 +259,14 @@ mod tests {
     use super::*;
 
     fn base() -> SizeInputs {
-        SizeInputs { processes: 1, workers: 1, pool_size: 5, max_overflow: 10, spindles: 1.0, ..Default::default() }
+        SizeInputs {
+            processes: 1,
+            workers: 1,
+            pool_size: 5,
+            max_overflow: 10,
+            spindles: 1.0,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -272,7 +290,11 @@ mod tests {
     #[test]
     fn erlang_c_known_values() {
         // Textbook: a = 2 Erlangs, c = 3 -> P(wait) = 4/9 ≈ 0.4444
-        assert!((erlang_c(3, 2.0) - 4.0 / 9.0).abs() < 1e-9, "{}", erlang_c(3, 2.0));
+        assert!(
+            (erlang_c(3, 2.0) - 4.0 / 9.0).abs() < 1e-9,
+            "{}",
+            erlang_c(3, 2.0)
+        );
         // c = 1 is M/M/1: P(wait) = rho
         assert!((erlang_c(1, 0.7) - 0.7).abs() < 1e-9);
         assert_eq!(erlang_c(2, 2.0), 1.0);
@@ -331,12 +353,19 @@ mod tests {
         i.wait = 0.003;
         let r = report(&i);
         assert_eq!(r.recommended_pool_size, Some(16));
-        assert!(r.rules.iter().any(|x| x.name == "littles_law_closed" && x.pool_size == Some(16)));
+        assert!(r
+            .rules
+            .iter()
+            .any(|x| x.name == "littles_law_closed" && x.pool_size == Some(16)));
         i.max_connections = Some(30);
         i.processes = 3;
         let r = report(&i);
         assert_eq!(r.recommended_pool_size, Some(10));
-        assert!(r.notes.iter().any(|n| n.contains("budget allows only 10")), "{:?}", r.notes);
+        assert!(
+            r.notes.iter().any(|n| n.contains("budget allows only 10")),
+            "{:?}",
+            r.notes
+        );
         // rate given: Erlang C wins over the closed rule
         i.rps = Some(1000.0);
         i.max_connections = None;

@@ -178,7 +178,10 @@ mod tests {
         let mut expect_lo = 0u64;
         for i in 0..(40 * SUB as usize) {
             let (lo, hi) = bucket_range(i);
-            assert_eq!(lo, expect_lo, "bucket {i} starts at {lo}, expected {expect_lo}");
+            assert_eq!(
+                lo, expect_lo,
+                "bucket {i} starts at {lo}, expected {expect_lo}"
+            );
             assert!(hi >= lo);
             assert_eq!(index_of(lo), i);
             assert_eq!(index_of(hi), i);
@@ -233,7 +236,11 @@ mod tests {
         let mut all = Histogram::new();
         for v in 0..10_000u64 {
             let x = v * v % 7_919_993 + 3;
-            if v % 3 == 0 { a.record(x) } else { b.record(x) }
+            if v % 3 == 0 {
+                a.record(x)
+            } else {
+                b.record(x)
+            }
             all.record(x);
         }
         let mut m = Histogram::new();

@@ -41,20 +41,39 @@ pub fn config_for_size(
 }
 
 pub fn finish(points: &[Point], threshold: f64) -> SweepResult {
-    let pts: Vec<(usize, f64)> = points.iter().map(|p| (p.pool_size, p.measured.throughput)).collect();
+    let pts: Vec<(usize, f64)> = points
+        .iter()
+        .map(|p| (p.pool_size, p.measured.throughput))
+        .collect();
     SweepResult {
         knee: knee_index(&pts, threshold),
         max_throughput: pts.iter().map(|p| p.1).fold(0.0, f64::max),
     }
 }
 
-pub fn svg(points: &[Point], knee: Option<usize>, threshold: f64, title: &str, subtitle: &str) -> String {
+pub fn svg(
+    points: &[Point],
+    knee: Option<usize>,
+    threshold: f64,
+    title: &str,
+    subtitle: &str,
+) -> String {
     let pp: Vec<PlotPoint> = points
         .iter()
-        .map(|p| PlotPoint { size: p.pool_size, throughput: p.measured.throughput, p99_ms: p.measured.latency.p99_ms })
+        .map(|p| PlotPoint {
+            size: p.pool_size,
+            throughput: p.measured.throughput,
+            p99_ms: p.measured.latency.p99_ms,
+        })
         .collect();
     let rule = format!("≥ {:.0}% of max throughput", threshold * 100.0);
-    render(&PlotSpec { title, subtitle, points: &pp, knee, knee_rule: &rule })
+    render(&PlotSpec {
+        title,
+        subtitle,
+        points: &pp,
+        knee,
+        knee_rule: &rule,
+    })
 }
 
 pub fn table(points: &[Point], knee: Option<usize>) -> String {

@@ -70,7 +70,10 @@ pub struct PoolWorkload<D: Driver> {
 impl<D: Driver> PoolWorkload<D> {
     pub fn new(url: &str, config: PoolConfig, query: &str) -> unipool::Result<Self> {
         let pool = Pool::new(D::manager(url)?, config)?;
-        Ok(PoolWorkload { pool, query: Arc::from(query) })
+        Ok(PoolWorkload {
+            pool,
+            query: Arc::from(query),
+        })
     }
 }
 
@@ -93,11 +96,19 @@ where
             let wait = t0.elapsed();
             let mut conn = match got {
                 Ok(c) => c,
-                Err(e) => return OpOutcome { wait, result: Err(acquire_error(e)) },
+                Err(e) => {
+                    return OpOutcome {
+                        wait,
+                        result: Err(acquire_error(e)),
+                    }
+                }
             };
             let r = D::run(&mut conn, &self.query).await;
             drop(conn);
-            OpOutcome { wait, result: r.map(|_| ()).map_err(OpError::Query) }
+            OpOutcome {
+                wait,
+                result: r.map(|_| ()).map_err(OpError::Query),
+            }
         }
     }
 
@@ -107,7 +118,11 @@ where
             // when pool_timeout is set very short for the run itself.
             let cfg = self.pool.raw().config();
             let limit = cfg.pool_timeout.max(cfg.connect_timeout);
-            let mut conn = self.pool.get_timeout(Some(limit)).await.map_err(|e| e.to_string())?;
+            let mut conn = self
+                .pool
+                .get_timeout(Some(limit))
+                .await
+                .map_err(|e| e.to_string())?;
             D::run(&mut conn, &self.query).await
         }
     }
@@ -134,7 +149,8 @@ pub async fn server_max_connections<D: Driver>(url: &str) -> Result<Option<(u64,
         .set("connect_timeout", "10s")
         .build()
         .map_err(|e| e.to_string())?;
-    let pool = Pool::new(D::manager(url).map_err(|e| e.to_string())?, cfg).map_err(|e| e.to_string())?;
+    let pool =
+        Pool::new(D::manager(url).map_err(|e| e.to_string())?, cfg).map_err(|e| e.to_string())?;
     let r = async {
         let mut conn = pool.get().await.map_err(|e| e.to_string())?;
         D::max_connections(&mut conn).await
@@ -156,17 +172,34 @@ impl Driver for Postgres {
     fn manager(url: &str) -> unipool::Result<Self::M> {
         Self::M::from_url(url)
     }
-    fn run<'a>(conn: &'a mut sqlx::PgConnection, query: &'a str) -> impl Future<Output = Result<u64, String>> + Send + 'a {
-        async move { sqlx::query(query).fetch_all(&mut *conn).await.map(|rows| rows.len() as u64).map_err(err_text) }
+    fn run<'a>(
+        conn: &'a mut sqlx::PgConnection,
+        query: &'a str,
+    ) -> impl Future<Output = Result<u64, String>> + Send + 'a {
+        async move {
+            sqlx::query(query)
+                .fetch_all(&mut *conn)
+                .await
+                .map(|rows| rows.len() as u64)
+                .map_err(err_text)
+        }
     }
     fn max_connections<'a>(
         conn: &'a mut sqlx::PgConnection,
     ) -> impl Future<Output = Result<Option<(u64, u64)>, String>> + Send + 'a {
         async move {
-            let max: String = sqlx::query_scalar("SHOW max_connections").fetch_one(&mut *conn).await.map_err(err_text)?;
-            let reserved: String =
-                sqlx::query_scalar("SHOW superuser_reserved_connections").fetch_one(&mut *conn).await.map_err(err_text)?;
-            Ok(Some((max.trim().parse().map_err(err_text)?, reserved.trim().parse().unwrap_or(0))))
+            let max: String = sqlx::query_scalar("SHOW max_connections")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(err_text)?;
+            let reserved: String = sqlx::query_scalar("SHOW superuser_reserved_connections")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(err_text)?;
+            Ok(Some((
+                max.trim().parse().map_err(err_text)?,
+                reserved.trim().parse().unwrap_or(0),
+            )))
         }
     }
 }
@@ -183,7 +216,13 @@ impl Driver for MySql {
         conn: &'a mut sqlx::MySqlConnection,
         query: &'a str,
     ) -> impl Future<Output = Result<u64, String>> + Send + 'a {
-        async move { sqlx::query(query).fetch_all(&mut *conn).await.map(|rows| rows.len() as u64).map_err(err_text) }
+        async move {
+            sqlx::query(query)
+                .fetch_all(&mut *conn)
+                .await
+                .map(|rows| rows.len() as u64)
+                .map_err(err_text)
+        }
     }
     fn max_connections<'a>(
         conn: &'a mut sqlx::MySqlConnection,
@@ -212,7 +251,13 @@ impl Driver for Sqlite {
         conn: &'a mut sqlx::SqliteConnection,
         query: &'a str,
     ) -> impl Future<Output = Result<u64, String>> + Send + 'a {
-        async move { sqlx::query(query).fetch_all(&mut *conn).await.map(|rows| rows.len() as u64).map_err(err_text) }
+        async move {
+            sqlx::query(query)
+                .fetch_all(&mut *conn)
+                .await
+                .map(|rows| rows.len() as u64)
+                .map_err(err_text)
+        }
     }
     fn max_connections<'a>(
         _conn: &'a mut sqlx::SqliteConnection,
@@ -221,18 +266,33 @@ impl Driver for Sqlite {
     }
 }
 
-async fn redis_run<C: redis::aio::ConnectionLike + Send>(conn: &mut C, query: &str) -> Result<u64, String> {
+async fn redis_run<C: redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+    query: &str,
+) -> Result<u64, String> {
     let mut parts = query.split_whitespace();
-    let name = parts.next().ok_or_else(|| "empty Redis command".to_string())?;
+    let name = parts
+        .next()
+        .ok_or_else(|| "empty Redis command".to_string())?;
     let mut cmd = redis::cmd(name);
     for a in parts {
         cmd.arg(a);
     }
-    cmd.query_async::<redis::Value>(conn).await.map(|_| 1).map_err(err_text)
+    cmd.query_async::<redis::Value>(conn)
+        .await
+        .map(|_| 1)
+        .map_err(err_text)
 }
 
-async fn redis_maxclients<C: redis::aio::ConnectionLike + Send>(conn: &mut C) -> Result<Option<(u64, u64)>, String> {
-    let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxclients").query_async(conn).await.map_err(err_text)?;
+async fn redis_maxclients<C: redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+) -> Result<Option<(u64, u64)>, String> {
+    let v: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxclients")
+        .query_async(conn)
+        .await
+        .map_err(err_text)?;
     Ok(v.get(1).and_then(|s| s.parse().ok()).map(|m| (m, 0)))
 }
 
@@ -333,7 +393,8 @@ impl EmbeddedDb {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("unipool-bench-{}-{nanos}.db", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("unipool-bench-{}-{nanos}.db", std::process::id()));
         std::fs::File::create(&path)?;
         Ok(EmbeddedDb { path })
     }
@@ -345,7 +406,9 @@ impl EmbeddedDb {
     /// Creates and fills a small table so --query has something to read.
     pub async fn seed(&self) -> Result<(), String> {
         use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&self.url()).await.map_err(err_text)?;
+        let mut c = sqlx::SqliteConnection::connect(&self.url())
+            .await
+            .map_err(err_text)?;
         sqlx::raw_sql(
             "PRAGMA journal_mode=WAL;
              CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL);
@@ -380,9 +443,20 @@ mod tests {
         assert_eq!(Backend::of_url("postgresql://u@h/d"), Ok(Backend::Postgres));
         assert_eq!(Backend::of_url("mariadb://root@h/test"), Ok(Backend::MySql));
         assert_eq!(Backend::of_url("sqlite::memory:"), Ok(Backend::Sqlite));
-        assert_eq!(Backend::of_url("redis://127.0.0.1:6379/0"), Ok(Backend::Redis));
-        assert_eq!(Backend::of_url("redis://:pw@127.0.0.1:7000,127.0.0.1:7001"), Ok(Backend::RedisCluster));
-        assert_eq!(Backend::of_url("redis+cluster://127.0.0.1:7000"), Ok(Backend::RedisCluster));
-        assert!(Backend::of_url("oracle://x").unwrap_err().contains("'oracle'"));
+        assert_eq!(
+            Backend::of_url("redis://127.0.0.1:6379/0"),
+            Ok(Backend::Redis)
+        );
+        assert_eq!(
+            Backend::of_url("redis://:pw@127.0.0.1:7000,127.0.0.1:7001"),
+            Ok(Backend::RedisCluster)
+        );
+        assert_eq!(
+            Backend::of_url("redis+cluster://127.0.0.1:7000"),
+            Ok(Backend::RedisCluster)
+        );
+        assert!(Backend::of_url("oracle://x")
+            .unwrap_err()
+            .contains("'oracle'"));
     }
 }
