@@ -294,6 +294,34 @@ pub struct unipool_conn {
     shared: Arc<Shared>,
 }
 
+// One spare handle allocation per thread: acquire+release through the C ABI then costs no
+// malloc/free in the steady state. A handle may be released on another thread than the one that
+// acquired it; the allocation just moves to that thread's spare slot.
+thread_local! {
+    static SPARE: std::cell::Cell<Option<Box<std::mem::MaybeUninit<unipool_conn>>>> =
+        const { std::cell::Cell::new(None) };
+}
+
+fn new_handle(conn: unipool_conn) -> *mut unipool_conn {
+    let spare = SPARE.try_with(|s| s.take()).ok().flatten();
+    let mut b = spare.unwrap_or_else(Box::new_uninit);
+    b.write(conn);
+    // SAFETY: just initialised.
+    Box::into_raw(unsafe { b.assume_init() })
+}
+
+/// Takes the handle's contents out and keeps (or frees) its allocation.
+unsafe fn take_handle(h: *mut unipool_conn) -> unipool_conn {
+    let conn = std::ptr::read(h);
+    // SAFETY: `h` came from Box::into_raw in new_handle; its contents were moved out above,
+    // so it is re-owned as uninitialised memory (dropping that only deallocates).
+    let b = Box::from_raw(h as *mut std::mem::MaybeUninit<unipool_conn>);
+    if let Ok(Some(old)) = SPARE.try_with(|s| s.replace(Some(b))) {
+        drop(old);
+    }
+    conn
+}
+
 /// Facts about a checked-out connection (caller-owned, filled by unipool_conn_get_info).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -512,8 +540,18 @@ pub unsafe extern "C" fn unipool_pool_acquire(pool: *mut unipool_pool, timeout_m
         }
         *out = std::ptr::null_mut();
         let p = pool_ref(pool)?;
-        let co = p.shared.acquire(timeout_arg(timeout_ms), true)?;
-        *out = Box::into_raw(Box::new(unipool_conn { co, shared: Arc::clone(&p.shared) }));
+        let sh = &p.shared;
+        // Hot path inline: an idle connection that needs no ping, with no clock read here.
+        let co = match sh.raw.try_acquire()? {
+            Some(Grant::Idle(co)) if !(sh.ping.is_some() && co.needs_ping()) => co,
+            Some(g) => match sh.settle(g) {
+                Ok(co) => co,
+                Err(Settle::Retry) => sh.acquire(timeout_arg(timeout_ms), true)?,
+                Err(Settle::Failed(e)) => return Err(e),
+            },
+            None => sh.acquire(timeout_arg(timeout_ms), true)?,
+        };
+        *out = new_handle(unipool_conn { co, shared: Arc::clone(sh) });
         Ok(())
     })
 }
@@ -530,7 +568,7 @@ pub unsafe extern "C" fn unipool_pool_try_acquire(pool: *mut unipool_pool, out: 
         *out = std::ptr::null_mut();
         let p = pool_ref(pool)?;
         let co = p.shared.acquire(None, false)?;
-        *out = Box::into_raw(Box::new(unipool_conn { co, shared: Arc::clone(&p.shared) }));
+        *out = new_handle(unipool_conn { co, shared: Arc::clone(&p.shared) });
         Ok(())
     })
 }
@@ -577,7 +615,7 @@ pub unsafe extern "C" fn unipool_conn_release(conn: *mut unipool_conn) -> c_int 
         if conn.is_null() {
             return Err(FfiError::null("conn"));
         }
-        let unipool_conn { co, shared } = *Box::from_raw(conn);
+        let unipool_conn { co, shared } = take_handle(conn);
         if let Err(msg) = shared.call_reset(*co.conn()) {
             let c = co.invalidate();
             shared.call_close(c);
@@ -601,7 +639,7 @@ pub unsafe extern "C" fn unipool_conn_invalidate(conn: *mut unipool_conn) -> c_i
         if conn.is_null() {
             return Err(FfiError::null("conn"));
         }
-        let unipool_conn { co, shared } = *Box::from_raw(conn);
+        let unipool_conn { co, shared } = take_handle(conn);
         let c = co.invalidate();
         shared.call_close(c);
         Ok(())
@@ -620,7 +658,7 @@ pub unsafe extern "C" fn unipool_conn_detach(conn: *mut unipool_conn, out: *mut 
         if out.is_null() {
             return Err(FfiError::null("out"));
         }
-        let unipool_conn { co, shared: _ } = *Box::from_raw(conn);
+        let unipool_conn { co, shared: _ } = take_handle(conn);
         *out = co.detach().0;
         Ok(())
     })
@@ -910,7 +948,7 @@ pub unsafe extern "C" fn unipool_pool_acquire_async(
                 };
                 match outcome {
                     Ok(co) => {
-                        let conn = Box::into_raw(Box::new(unipool_conn { co, shared: Arc::clone(&shared) }));
+                        let conn = new_handle(unipool_conn { co, shared: Arc::clone(&shared) });
                         func(ud.0, crate::error::OK, conn, std::ptr::null());
                     }
                     Err(e) => {

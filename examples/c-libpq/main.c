@@ -175,7 +175,7 @@ int main(void) {
     }
     int bad = atomic_load(&failures) != 0 || atomic_load(&dirty_checkouts) != 0 ||
               atomic_load(&queries) != THREADS * QUERIES_PER_THREAD ||
-              (st.max >= 0 && st.created > (unsigned long long)st.max * 4);
+              (st.max >= 0 && st.open > (size_t)st.max) || st.in_use != 0 || st.created - st.closed != st.open;
     unipool_pool_free(pool); /* closes the idle PGconn*s with PQfinish */
     return bad ? 1 : 0;
 }
