@@ -359,23 +359,32 @@ class Pool extends EventEmitter {
       return
     }
 
-    const reason = this._raw.release(key)
+    // one native call; with callers queued it also collects the hand-off
+    const host = this._host
+    const out = host.waiters.size !== 0 ? this._raw.releaseTake(key) : null
+    const reason = out === null ? this._raw.release(key) : out[0]
     if (reason !== 0) {
       const name = CLOSE_REASONS[reason]
       if (name === 'max_uses') this.log('remove expended client')
       else if (name === 'recycled') this.log('remove expired client')
       else this.log('remove client: ' + name)
       this._remove(client)
-      this._host.drain()
+      if (out !== null) host.deliver(out, 1)
+      host.drain()
       return
     }
 
-    this._idleSince.set(key, now())
+    const t = now()
+    this._idleSince.set(key, t)
     if (this.options.allowExitOnIdle && client.unref) client.unref()
     // the core may have handed it straight to the oldest waiter
-    this._host.drain()
+    if (out !== null) host.deliver(out, 1)
     if (this._idleSince.has(key) && (this._idleMs || this._lifeMs)) {
-      this._scheduleMaintain(this._nextDeadline())
+      // this client's own next deadline; earlier ones are already scheduled
+      let due = Infinity
+      if (this._idleMs) due = t + this._idleMs
+      if (this._lifeMs && client[CREATED] !== undefined) due = Math.min(due, client[CREATED] + this._lifeMs)
+      if (!this._mt || this._mtDue > due + 1) this._scheduleMaintain(Math.max(1, Math.ceil(due - t) + 1))
     }
   }
 
