@@ -468,6 +468,17 @@ async fn bench_with<D: Driver>(
             cfg.pool_timeout.as_secs_f64(),
             cfg.pool_pre_ping
         );
+        match cfg.max_size() {
+            Some(max) if workers > max => println!(
+                "                {workers} workers > {max} connections at most: workers wait for a connection (acquire wait)"
+            ),
+            Some(max) if workers > cfg.pool_size && cfg.pool_size > 0 => println!(
+                "                {workers} workers > pool_size {}: up to {} overflow connections open (of {max} at most)",
+                cfg.pool_size,
+                workers - cfg.pool_size
+            ),
+            _ => {}
+        }
         println!();
         print!("{}", bench::measured_text(&m));
         println!();

@@ -583,6 +583,42 @@ fn config_shows_sources_and_masks_password() {
 }
 
 #[test]
+fn config_takes_the_url_from_toml() {
+    let toml = tmp("url.toml");
+    std::fs::write(
+        &toml,
+        "[database]\nurl = \"mysql://app:pa55word@db.internal:3306/shop?pool_size=4\"\n",
+    )
+    .unwrap();
+    let (out, _) = ok(bin().arg("config").arg("--toml").arg(&toml));
+    assert!(
+        out.contains("mysql://app:***@db.internal:3306/shop"),
+        "{out}"
+    );
+    assert!(!out.contains("pa55word"), "{out}");
+    assert!(
+        out.contains("[database] url") && out.contains("backend mysql"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with("pool_size ")
+            && l.contains(" 4 ")
+            && l.contains("url ?pool_size")),
+        "{out}"
+    );
+    // --url and DATABASE_URL win over the file
+    let (out, _) = ok(bin()
+        .env("DATABASE_URL", "redis://127.0.0.1:6379")
+        .arg("config")
+        .arg("--toml")
+        .arg(&toml));
+    assert!(
+        out.contains("from env DATABASE_URL") && out.contains("backend redis"),
+        "{out}"
+    );
+}
+
+#[test]
 fn config_json_and_keys() {
     let v = json_of(
         bin()
@@ -737,6 +773,21 @@ fn postgres_size_reads_max_connections() {
         }
     }
     assert_eq!(b["total"], 15);
+}
+
+#[test]
+fn postgres_url_pool_params_configure_the_pool() {
+    let Some(url) = pg() else { return };
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let v = json_of(quick_bench().args([
+        "--url",
+        &format!("{url}{sep}pool_size=2&max_overflow=0&application_name=unipool-cli-test"),
+    ]));
+    check_bench_report(&v, "postgres");
+    assert_eq!(v["config"]["pool_size"], "2");
+    assert_eq!(v["config_sources"]["pool_size"], "url ?pool_size");
+    assert!(v["pool"]["open"].as_u64().unwrap() <= 2);
+    assert_eq!(v["pool"]["created"], 2, "{:#}", v["pool"]);
 }
 
 #[test]
