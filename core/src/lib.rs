@@ -45,7 +45,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(unreachable_pub)]
 
-mod clock;
+pub(crate) mod clock;
 pub mod config;
 mod error;
 mod events;

@@ -82,7 +82,7 @@ impl<M: Manager> Pool<M> {
         let wait = config.initialization_fail_timeout;
         let pool = Self::new(manager, config)?;
         if let Some(t) = wait {
-            pool.fill(pool.inner.raw.config().min_idle.max(1), t).await?;
+            pool.fill(pool.inner.raw.settings().min_idle.max(1), t).await?;
         }
         Ok(pool)
     }
@@ -127,7 +127,7 @@ impl<M: Manager> Pool<M> {
     }
 
     async fn create(&self, _waited: Duration, deadline: Instant) -> Result<M::Connection> {
-        let cfg_timeout = self.inner.raw.config().connect_timeout;
+        let cfg_timeout = self.inner.raw.settings().connect_timeout;
         let limit = cfg_timeout.min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
         match tokio::time::timeout(limit, self.inner.manager.connect()).await {
             Ok(Ok(conn)) => Ok(conn),
@@ -169,12 +169,16 @@ impl<M: Manager> Pool<M> {
 
     /// [`get`](Self::get) with its own timeout instead of `pool_timeout`.
     pub async fn get_timeout(&self, timeout: Option<Duration>) -> Result<PooledConnection<M>> {
-        let cfg_timeout = timeout.unwrap_or(self.inner.raw.config().pool_timeout);
-        let start = Instant::now();
-        let deadline = start + cfg_timeout;
+        let cfg_timeout = timeout.unwrap_or(self.inner.raw.settings().pool_timeout);
+        // The deadline is kept on the coarse clock: reading the precise one on
+        // every get() would cost more than the rest of the fast path.
+        let start = crate::clock::coarse_nanos();
+        let deadline_ns = start.saturating_add(cfg_timeout.as_nanos().min(u64::MAX as u128) as u64);
+        let time_left = || Duration::from_nanos(deadline_ns.saturating_sub(crate::clock::coarse_nanos()));
         let mut backoff = Duration::from_millis(5);
+        let mut first = true;
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = if std::mem::take(&mut first) { cfg_timeout } else { time_left() };
             let grant = self.inner.raw.acquire(Some(remaining)).await?;
             self.close_retired();
             match grant {
@@ -185,7 +189,7 @@ impl<M: Manager> Pool<M> {
                         continue;
                     }
                     if c.needs_ping() {
-                        let limit = self.inner.raw.config().connect_timeout;
+                        let limit = self.inner.raw.settings().connect_timeout;
                         let ok = matches!(tokio::time::timeout(limit, self.inner.manager.ping(c.conn_mut())).await, Ok(Ok(())));
                         if ok {
                             c.ping_ok();
@@ -197,7 +201,7 @@ impl<M: Manager> Pool<M> {
                     }
                     return Ok(PooledConnection { pool: self.clone(), conn: Some(c) });
                 }
-                Grant::Create(permit) => match self.create(permit.waited(), deadline).await {
+                Grant::Create(permit) => match self.create(permit.waited(), Instant::now() + time_left()).await {
                     Ok(conn) => return Ok(PooledConnection { pool: self.clone(), conn: Some(permit.fulfill(conn)) }),
                     Err(e) => {
                         let permanent = e.message().ends_with("(not retried: permanent error)");
@@ -205,9 +209,9 @@ impl<M: Manager> Pool<M> {
                         if permanent {
                             return Err(e);
                         }
-                        let now = Instant::now();
-                        if now >= deadline {
-                            let waited = start.elapsed();
+                        let left = time_left();
+                        if left.is_zero() {
+                            let waited = Duration::from_nanos(crate::clock::coarse_nanos().saturating_sub(start));
                             let status = self.status();
                             return Err(Error::new(
                                 ErrorKind::PoolTimeout,
@@ -221,7 +225,7 @@ impl<M: Manager> Pool<M> {
                             .with_source(e)
                             .with_status(status, waited));
                         }
-                        tokio::time::sleep(backoff.min(deadline - now)).await;
+                        tokio::time::sleep(backoff.min(left)).await;
                         backoff = (backoff * 2).min(Duration::from_millis(100));
                     }
                 },
@@ -317,7 +321,7 @@ async fn maintenance<M: Manager>(weak: Weak<Inner<M>>) {
         for (obj, _) in work.to_close {
             inner.manager.close(obj).await;
         }
-        let limit = inner.raw.config().connect_timeout;
+        let limit = inner.raw.settings().connect_timeout;
         for permit in work.to_create {
             match tokio::time::timeout(limit, inner.manager.connect()).await {
                 Ok(Ok(conn)) => {
@@ -393,12 +397,12 @@ fn finish<M: Manager>(pool: &Pool<M>, c: Checkout<M::Connection>) {
 impl<M: Manager> Drop for PooledConnection<M> {
     fn drop(&mut self) {
         let Some(mut c) = self.conn.take() else { return };
-        let how = self.pool.inner.raw.config().reset_on_return;
+        let how = self.pool.inner.raw.settings().reset_on_return;
         if how != ResetOnReturn::None && self.pool.inner.manager.needs_reset(c.conn_mut(), how) {
             if let Ok(h) = tokio::runtime::Handle::try_current() {
                 let pool = self.pool.clone();
                 h.spawn(async move {
-                    let limit = pool.inner.raw.config().connect_timeout;
+                    let limit = pool.inner.raw.settings().connect_timeout;
                     match tokio::time::timeout(limit, pool.inner.manager.reset(c.conn_mut(), how)).await {
                         Ok(Ok(())) => finish(&pool, c),
                         _ => {

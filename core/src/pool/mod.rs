@@ -229,7 +229,9 @@ impl<T: Send + 'static> Shared<T> {
     ) -> Checkout<T> {
         st.in_use += 1;
         meta.use_count += 1;
-        let needs_ping = self.config.pool_pre_ping && !is_new && now.since(meta.last_used) > self.config.pre_ping_bypass;
+        let bypass = self.config.pre_ping_bypass;
+        // A zero bypass means "always ping" even within one tick of the coarse clock.
+        let needs_ping = self.config.pool_pre_ping && !is_new && (bypass.is_zero() || now.since(meta.last_used) > bypass);
         self.metrics.acquired.add_locked(1);
         self.metrics.wait_time.observe_locked(waited);
         if self.config.leak_detection_threshold.is_some() {
@@ -568,6 +570,12 @@ impl<T: Send + 'static> RawPool<T> {
         c.pool_size = st.pool_size;
         c.max_overflow = st.max_overflow;
         c
+    }
+
+    /// The configuration the pool was created with (without later resizes):
+    /// a cheap borrow for hot paths, unlike [`config`](Self::config).
+    pub fn settings(&self) -> &PoolConfig {
+        &self.shared.config
     }
 
     /// The pool's clock.
