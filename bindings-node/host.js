@@ -56,8 +56,12 @@ class Host {
    * with `code` when the core refuses at once (closed pool, ...).
    */
   acquire(timeoutMs, onAnswer) {
-    const a = this.raw.tryAcquire()
-    if (a !== 0) return a
+    // others queued: the core would not let this caller barge past them
+    if (this.waiters.size === 0) {
+      const a = this.raw.tryAcquire()
+      if (a !== 0) return a
+    }
+    // (a closed pool answers a queued caller at once with UNIPOOL_POOL_CLOSED)
     this.enqueue(timeoutMs, onAnswer)
     return 0
   }

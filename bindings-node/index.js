@@ -90,12 +90,16 @@ class Pool extends EventEmitter {
    */
   acquire(opts) {
     if (opts === undefined && this._validate === null) {
-      // fast path: an idle resource, no promise machinery beyond one resolve
-      let a
-      try {
-        a = this._raw.tryAcquire()
-      } catch (err) {
-        return Promise.reject(err)
+      // fast path: an idle resource, no promise machinery beyond one resolve.
+      // With callers already queued the core would not let this one barge
+      // past them: queue at once (wait() still takes a free slot if there is one).
+      let a = 0
+      if (this._host.waiters.size === 0) {
+        try {
+          a = this._raw.tryAcquire()
+        } catch (err) {
+          return Promise.reject(err)
+        }
       }
       if (a > 0) {
         const r = this._objects.get(a)

@@ -12,6 +12,6 @@ trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$scratch/app" && cd "$scratch/app"
 echo '{ "name": "unipool-bench-app", "version": "0.0.0", "private": true }' > package.json
 npm install --no-audit --no-fund --loglevel=error "$scratch"/unipool-*.tgz pg@8 generic-pool@3 tarn@3 >/dev/null
-echo "versions: node $(node --version), pg $(node -p 'require("pg/package.json").version'), pg-pool $(node -p 'require("pg-pool/package.json").version'), generic-pool $(node -p 'require("generic-pool/package.json").version'), tarn $(node -p 'require("tarn/package.json").version')"
+echo "versions: node $(node --version), pg $(node -p 'require("pg/package.json").version'), pg-pool $(node -p 'JSON.parse(require("fs").readFileSync("node_modules/pg-pool/package.json")).version'), generic-pool $(node -p 'require("generic-pool/package.json").version'), tarn $(node -p 'require("tarn/package.json").version')"
 cp "$here/bench/bench.js" ./bench.js
 node ./bench.js
