@@ -63,6 +63,34 @@ def _close_record(rec: Any) -> None:
         _log.debug("error closing connection record: %s", describe_exception(e))
 
 
+_FOREVER = 10 * 365 * 24 * 3600.0  # "no timeout": ten years
+
+
+class _CoreQueue:
+    """Where SQLAlchemy's QueuePool keeps its ``_pool`` queue, this pool keeps
+    the core. Read-only queue-like view (``maxsize``, ``use_lifo``,
+    ``qsize()``, ``empty()``, ``full()``) for code that peeks at it."""
+
+    __slots__ = ("raw", "maxsize", "use_lifo")
+
+    def __init__(self, raw: "_unipool.RawPool", maxsize: int, use_lifo: bool) -> None:
+        self.raw = raw
+        self.maxsize = maxsize
+        self.use_lifo = use_lifo
+
+    def qsize(self) -> int:
+        return self.raw.counts()[1]
+
+    def empty(self) -> bool:
+        return self.qsize() == 0
+
+    def full(self) -> bool:
+        return bool(self.maxsize) and self.qsize() >= self.maxsize
+
+    def __repr__(self) -> str:
+        return f"<unipool core queue maxsize={self.maxsize} idle={self.qsize()}>"
+
+
 class QueuePool(_SAPool):
     """SQLAlchemy's ``QueuePool`` contract on the unipool core.
 
@@ -116,7 +144,8 @@ class QueuePool(_SAPool):
             "name": pool_name or self._orig_logging_name or "sqlalchemy",
             "pool_size": pool_size,
             "max_overflow": self._max_overflow,
-            "pool_timeout": timeout,
+            # SQLAlchemy's timeout=None waits without limit
+            "pool_timeout": _FOREVER if timeout is None else timeout,
             "use_lifo": use_lifo,
             # SQLAlchemy's ConnectionRecord does recycle, pre-ping and reset
             # itself (with its events); the core must not do them twice.
@@ -133,14 +162,14 @@ class QueuePool(_SAPool):
         if leak_detection_threshold is not None:
             settings["leak_detection_threshold"] = leak_detection_threshold
         self._config = build_config(unipool_config, **settings)
-        self._raw = self._new_raw()
+        self._pool = _CoreQueue(self._new_raw(), self._pool_size, use_lifo)
         self._needs_maint = bool(
             self._config.min_idle
             or self._config.idle_timeout is not None
             or self._config.leak_detection_threshold is not None
             or self._config.max_uses is not None
         )
-        self._maint_lock = threading.Lock()
+        self._overflow_lock = threading.Lock()  # guards starting maintenance
         self._maint: Any = None
         register_fork_handler(self)
         if self._needs_maint:
@@ -148,7 +177,7 @@ class QueuePool(_SAPool):
 
     # -- the two methods SQLAlchemy's Pool asks a subclass for ------------------
     def _do_get(self) -> Any:
-        raw = self._raw
+        raw = self._pool.raw
         try:
             got = raw.acquire(self._timeout)
         except PoolTimeoutError:
@@ -168,7 +197,7 @@ class QueuePool(_SAPool):
         except BaseException:
             permit.abandon()
             raise
-        rec._unipool_raw = self._raw
+        rec._unipool_raw = self._pool.raw
         rec._unipool_async = self._is_asyncio
         permit.fulfill(rec)
         return rec
@@ -177,7 +206,7 @@ class QueuePool(_SAPool):
         return _unipool.RawPool(self._config, _retire_record)
 
     def _do_return_conn(self, record: Any) -> None:
-        raw = self._raw
+        raw = self._pool.raw
         if getattr(record, "_unipool_raw", raw) is not raw:
             # a record of the parent process returned in a forked child (or of
             # a pool since replaced): never touch the parent's socket
@@ -185,6 +214,11 @@ class QueuePool(_SAPool):
         if raw.release(record) is not None:
             # overflow above pool_size, disposed generation, max_uses, closed
             record.close()
+
+    @property
+    def _raw(self) -> "_unipool.RawPool":
+        """The core pool (unipool.prometheus and tests use it)."""
+        return self._pool.raw
 
     def _timeout_error(self) -> sa_exc.TimeoutError:
         return sa_exc.TimeoutError(
@@ -215,7 +249,7 @@ class QueuePool(_SAPool):
     def dispose(self) -> None:
         """Closes the idle connections; connections checked out now are closed
         when they come back (the core starts a new generation)."""
-        for rec in self._raw.dispose():
+        for rec in self._pool.raw.dispose():
             _close_record(rec)
         self.logger.info("Pool disposed. %s", self.status())
 
@@ -233,55 +267,55 @@ class QueuePool(_SAPool):
         return self._timeout
 
     def checkedin(self) -> int:
-        return self._raw.counts()[1]
+        return self._pool.raw.counts()[1]
 
     def overflow(self) -> int:
         if not self._pool_size:
             return 0
-        open_, _idle, _in_use, pending = self._raw.counts()
+        open_, _idle, _in_use, pending = self._pool.raw.counts()
         return open_ + pending - self._pool_size
 
     def checkedout(self) -> int:
-        _open, _idle, in_use, pending = self._raw.counts()
+        _open, _idle, in_use, pending = self._pool.raw.counts()
         return in_use + pending
 
     # -- unipool extras ---------------------------------------------------------
     @property
     def _overflow(self) -> int:
         """QueuePool's private counter (open connections - pool_size), read-only."""
-        open_, _idle, _in_use, pending = self._raw.counts()
+        open_, _idle, _in_use, pending = self._pool.raw.counts()
         return open_ + pending - self._pool_size
 
     @property
     def unipool_config(self) -> PoolConfig:
-        return self._raw.config
+        return self._pool.raw.config
 
     def stats(self) -> PoolStats:
         """The core's snapshot (same fields as Rust's PoolStatus)."""
-        return PoolStats(self._raw.status())
+        return PoolStats(self._pool.raw.status())
 
     def metrics_text(self) -> str:
         """The core's Prometheus text exposition."""
-        return self._raw.metrics_text()
+        return self._pool.raw.metrics_text()
 
     def add_listener(self, listener: Any) -> int:
         """Subscribes to the core's events (dicts); see unipool.Pool.add_listener."""
-        return self._raw.subscribe(listener)
+        return self._pool.raw.subscribe(listener)
 
     def remove_listener(self, token: int) -> None:
-        self._raw.unsubscribe(token)
+        self._pool.raw.unsubscribe(token)
 
     def _unipool_after_fork(self) -> None:
-        forget_raw(self._raw)
-        self._raw = self._new_raw()
-        self._maint_lock = threading.Lock()
+        forget_raw(self._pool.raw)
+        self._pool = _CoreQueue(self._new_raw(), self._pool_size, self._use_lifo)
+        self._overflow_lock = threading.Lock()
         self._maint = None
         if self._needs_maint:
             self._start_maintenance()
 
     # -- maintenance (min_idle fill, idle reaping, leak detection) -----------------
     def _start_maintenance(self) -> None:
-        with self._maint_lock:
+        with self._overflow_lock:
             if self._maint is not None and self._maint.is_alive():
                 return
             t = threading.Thread(
@@ -294,7 +328,7 @@ class QueuePool(_SAPool):
             t.start()
 
     def _maintain_once(self) -> float:
-        raw = self._raw
+        raw = self._pool.raw
         to_close, to_create, next_run = raw.maintain()
         for rec, _reason in to_close:
             _close_record(rec)
@@ -338,7 +372,7 @@ def _sync_maintenance(ref: "weakref.ref[QueuePool]") -> None:
 
     while True:
         pool = ref()
-        if pool is None or pool._raw.closed:
+        if pool is None or pool._pool.raw.closed:
             return
         try:
             delay = pool._maintain_once()
@@ -381,7 +415,7 @@ class AsyncAdaptedQueuePool(QueuePool):
     _dialect = _AsyncConnDialect()
 
     def _do_get(self) -> Any:
-        raw = self._raw
+        raw = self._pool.raw
         if self._needs_maint:
             self._ensure_async_maintenance()
         got = raw.try_acquire()
@@ -422,7 +456,7 @@ class AsyncAdaptedQueuePool(QueuePool):
 async def _async_maintenance(ref: "weakref.ref[AsyncAdaptedQueuePool]") -> None:
     while True:
         pool = ref()
-        if pool is None or pool._raw.closed:
+        if pool is None or pool._pool.raw.closed:
             return
         try:
             delay = await pool._maintain_once_async()
