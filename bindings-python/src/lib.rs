@@ -135,6 +135,7 @@ fn usage_error(py: Python<'_>, msg: impl Into<String>) -> PyErr {
 /// Builds a core error from a message and a kind name, for `permit.fail()` and
 /// `ping_failed()`. The message is the Python exception's type and text.
 fn host_error(kind: &str, message: String) -> Error {
+    let message = unipool::redact(&message);
     let k = match kind {
         "connect_timeout" => ErrorKind::ConnectTimeout,
         "connection_broken" => ErrorKind::ConnectionBroken,
@@ -950,9 +951,17 @@ impl Waiter {
 // Module
 // ---------------------------------------------------------------------------
 
+/// Masks passwords in text (URL userinfo, password=... pairs), as the core
+/// does for every message it produces.
+#[pyfunction]
+fn redact(text: &str) -> String {
+    unipool::redact(text)
+}
+
 #[pymodule(gil_used = true)]
 fn _unipool(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(redact, m)?)?;
     m.add_class::<PyPoolConfig>()?;
     m.add_class::<PyRawPool>()?;
     m.add_class::<Permit>()?;

@@ -280,3 +280,71 @@ def test_many_threads_zero_errors(make):
     assert errors == []
     s = pool.stats()
     assert s.in_use == 0 and s.acquired == 480 and s.open <= 8
+
+
+def test_every_core_error_kind_has_its_exception_class():
+    from unipool import _unipool, exceptions
+
+    expected = {
+        "pool_timeout": ("PoolTimeoutError", (TimeoutError,)),
+        "pool_closed": ("PoolClosedError", ()),
+        "connect_failed": ("ConnectError", ()),
+        "connect_timeout": ("ConnectTimeoutError", (exceptions.ConnectError, TimeoutError)),
+        "connection_broken": ("ConnectionBrokenError", ()),
+        "invalid_config": ("ConfigError", (ValueError,)),
+        "invalid_usage": ("UsageError", (RuntimeError,)),
+        "internal": ("InternalError", ()),
+    }
+    assert _unipool.ERROR_KINDS == {k: v[0] for k, v in expected.items()}
+    for kind, (name, bases) in expected.items():
+        cls = getattr(exceptions, name)
+        assert issubclass(cls, UnipoolError) and cls.default_kind == kind
+        for b in bases:
+            assert issubclass(cls, b), (cls, b)
+
+
+def test_passwords_never_reach_errors_or_metrics(pg_url):
+    import urllib.parse
+
+    u = urllib.parse.urlsplit(pg_url)
+    bad = f"postgresql://{u.username}:TopSecret123@{u.hostname}:1/{u.path.lstrip('/')}"
+
+    def creator():
+        raise psycopg.OperationalError(f"could not connect to {bad} password=TopSecret123")
+
+    pool = unipool.Pool(creator, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        with pytest.raises(ConnectError) as ei:
+            pool.getconn()
+        assert "TopSecret123" not in str(ei.value)
+        # the core keeps it as the last connect error: not in the timeout either
+        pool2_events = []
+        pool.add_listener(pool2_events.append)
+        with pytest.raises(ConnectError):
+            pool.getconn()
+        assert pool2_events and all("TopSecret123" not in repr(e) for e in pool2_events)
+        assert "TopSecret123" not in pool.metrics_text()
+        assert "TopSecret123" not in repr(pool) and "TopSecret123" not in repr(pool.stats())
+    finally:
+        pool.close()
+
+
+def test_idle_timeout_reaps_and_leaks_are_reported(make):
+    pool = make(pool_size=3, idle_timeout=0.2, leak_detection_threshold=0.2, maintenance_interval=0.05)
+    events = []
+    pool.add_listener(events.append)
+    a = pool.getconn()
+    b = pool.getconn()
+    pool.putconn(b)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (
+        any(e["event"] == "leak" for e in events)
+        and any(e["event"] == "close" and e.get("reason") == "idle_timeout" for e in events)
+    ):
+        time.sleep(0.02)
+    assert b.closed  # the idle one was reaped and closed
+    s = pool.stats()
+    assert s.leaks_detected == 1 and s.open == 1 and s.in_use == 1
+    leak = next(e for e in events if e["event"] == "leak")
+    assert leak["held"] >= 0.2
+    pool.putconn(a)

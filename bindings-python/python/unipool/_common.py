@@ -106,8 +106,8 @@ def build_config(
 
 
 def describe_exception(e: BaseException) -> str:
-    """'TypeName: message' for recording as the pool's last connect error."""
-    text = str(e)
+    """'TypeName: message' (passwords masked) for the pool's last connect error."""
+    text = _unipool.redact(str(e))
     name = type(e).__qualname__
     mod = type(e).__module__
     if mod and mod not in ("builtins", "__main__"):

@@ -5,6 +5,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 __version__: str
 ERROR_KINDS: Dict[str, str]
 
+def redact(text: str) -> str: ...
+
 _Value = Union[None, bool, int, float, str, Any]
 
 class PoolConfig:
