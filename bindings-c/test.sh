@@ -6,7 +6,8 @@
 #      AddressSanitizer/LeakSanitizer;
 #   3. install into a temporary PREFIX and build + run a C program outside the repo with
 #      pkg-config alone (shared library);
-#   4. the libpq example (examples/c-libpq) against the real PostgreSQL (DATABASE_URL);
+#   4. the libpq example (examples/c-libpq) against the real PostgreSQL (DATABASE_URL), also
+#      under valgrind against the shared library;
 #   5. the conformance scenarios (tests/conformance/*.toml) through the C API;
 #   6. a benchmark smoke run (tiny, only proves the bench builds and runs; no timing asserted).
 # Prints "N passed, N failed" last; exits non-zero on any failure.
@@ -35,6 +36,7 @@ command -v gcc >/dev/null || need_pkgs+=(gcc)
 command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
 [ -f /usr/include/postgresql/libpq-fe.h ] || need_pkgs+=(libpq-dev)
 command -v make >/dev/null || need_pkgs+=(make)
+command -v valgrind >/dev/null || need_pkgs+=(valgrind)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     echo "installing ${need_pkgs[*]} with apt-get"
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}"; } >/tmp/bindings-c-apt.log 2>&1; then
@@ -173,6 +175,15 @@ else
         grep -q 'libpq_example' "$WORK/libpq.out" && grep -q '^# TYPE' "$WORK/libpq.out"; then
         head -n 2 "$WORK/libpq.out"
         pass "examples/c-libpq: 6 threads x 50 queries through pooled PGconn*, metrics printed"
+        # The same program under valgrind against the shared library: no memory error, no leak.
+        if LD_LIBRARY_PATH="$PREFIX/lib" valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            --error-exitcode=9 "$ROOT/examples/c-libpq/c-libpq" >"$WORK/libpq-vg.out" 2>&1 &&
+            grep -q '^queries ok: 300, failures: 0' "$WORK/libpq-vg.out"; then
+            pass "examples/c-libpq under valgrind (libunipool.so): no memory errors, nothing lost"
+        else
+            grep -v '^db_client\|^unipool_\|^#' "$WORK/libpq-vg.out" | tail -n 40
+            fail "examples/c-libpq under valgrind"
+        fi
     else
         cat "$WORK/libpq-build.log" "$WORK/libpq.out" 2>/dev/null | tail -n 40
         fail "examples/c-libpq"
