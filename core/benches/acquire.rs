@@ -558,8 +558,12 @@ fn median(v: &[f64]) -> f64 {
 
 /// Runs `f(contender index)` for every contender in every round, rotating the
 /// order each round; returns the samples per contender.
+/// One unrecorded warm-up round comes first (caches, allocator, CPU clock).
 fn rounds<T, F: FnMut(usize) -> T>(n: usize, rounds: usize, mut f: F) -> Vec<Vec<T>> {
     let mut out: Vec<Vec<T>> = (0..n).map(|_| Vec::with_capacity(rounds)).collect();
+    for k in 0..n {
+        drop(f(k));
+    }
     for r in 0..rounds {
         for k in 0..n {
             let i = (k + r) % n;
@@ -881,12 +885,20 @@ fn section_waiters(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>)
         let set = rt.block_on(AsyncSet::new(size));
         let cb = UniRaw::new(size);
         drop(SyncPeer::hold(&cb, size));
+        // Small W is repeated so that every sample serves at least 100k
+        // waiters (one preemption must not decide a 1 ms sample).
+        let reps = (if o.smoke { 10_000 } else { 100_000 } / w).max(1);
         let res = rounds(6, rounds_n, |i| {
-            if i == 5 {
-                waiters_callback(&cb, size, w)
-            } else {
-                each_async!(set, i, |p| rt.block_on(waiters_run(p, size, w)))
+            let mut acc = (0.0, 0.0, 0.0);
+            for _ in 0..reps {
+                let r = if i == 5 {
+                    waiters_callback(&cb, size, w)
+                } else {
+                    each_async!(set, i, |p| rt.block_on(waiters_run(p, size, w)))
+                };
+                acc = (acc.0 + r.0 / reps as f64, acc.1 + r.1 / reps as f64, acc.2 + r.2 / reps as f64);
             }
+            acc
         });
         let total_s: Vec<Vec<f64>> = res.iter().map(|v| v.iter().map(|x| x.0).collect()).collect();
         let serve_s: Vec<Vec<f64>> = res.iter().map(|v| v.iter().map(|x| x.2).collect()).collect();
