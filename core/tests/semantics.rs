@@ -269,13 +269,42 @@ fn events_arrive_outside_the_lock_and_name_reasons() {
     assert!(pool.acquire_blocking(Some(Duration::ZERO)).is_err());
     clock.advance(Duration::from_secs(6)).unwrap();
     let _ = pool.maintain();
-    assert!(b.release().is_some());
+    assert!(b.release().is_none(), "kept: no idle connection yet");
     a.invalidate();
+    let c = fill(pool.try_acquire().unwrap().unwrap(), || 3);
+    let d = fill(pool.try_acquire().unwrap().unwrap(), || 4);
+    assert!(c.release().is_none());
+    assert_eq!(d.release().map(|(_, r)| r), Some(CloseReason::Overflow), "pool_size idle already kept");
     let seen = seen.lock().unwrap().clone();
     for want in ["connect", "checkout", "timeout", "leak", "checkin", "close:overflow", "invalidate", "close:invalidated"] {
         assert!(seen.iter().any(|s| s == want), "missing {want} in {seen:?}");
     }
     assert_eq!(seen.iter().filter(|s| *s == "leak").count(), 2);
+}
+
+#[test]
+fn steady_load_between_pool_size_and_max_does_not_churn_connections() {
+    // 8 concurrent users on SQLAlchemy's default 5 + 10: the 8 connections stay open.
+    let pool: RawPool<u64> = RawPool::new(PoolConfig::default()).unwrap();
+    let made = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (pool, made) = (pool.clone(), made.clone());
+            std::thread::spawn(move || {
+                for _ in 0..2000 {
+                    let c = fill(pool.acquire_blocking(None).unwrap(), || made.fetch_add(1, Ordering::Relaxed) as u64);
+                    std::hint::black_box(&c);
+                    let _ = c.release();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = pool.status();
+    assert!(s.created <= 15, "{} connections created for 8 users: churn ({s:?})", s.created);
+    assert_eq!(s.acquired, 16_000);
 }
 
 #[test]
@@ -465,4 +494,38 @@ async fn cancelling_get_during_connect_leaks_no_slot() {
     let c = tokio::time::timeout(Duration::from_secs(2), pool.get()).await.unwrap().unwrap();
     drop(c);
     pool.raw().check_invariants().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_timeouts_expire_in_queue_order_behind_a_long_custom_wait() {
+    let config = PoolConfig::builder().pool_size(1).max_overflow(0).pool_timeout(Duration::from_millis(60)).build().unwrap();
+    let pool: RawPool<u32> = RawPool::new(config).unwrap();
+    let held = fill(pool.try_acquire().unwrap().unwrap(), || 1);
+    // A blocking waiter with a long custom timeout stands first in the queue.
+    let p2 = pool.clone();
+    let long = std::thread::spawn(move || p2.acquire_blocking(Some(Duration::from_secs(5))).map(|g| fill(g, || 2)));
+    while pool.status().waiting < 1 {
+        std::thread::yield_now();
+    }
+    let start = Instant::now();
+    let waits: Vec<_> = (0..20).map(|_| pool.acquire(None)).collect();
+    let results = futures_all(waits).await;
+    let took = start.elapsed();
+    assert!(results.iter().all(|r| matches!(r, Err(e) if e.kind() == ErrorKind::PoolTimeout)));
+    assert!(took >= Duration::from_millis(55) && took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(pool.status().waiting, 1, "only the long waiter is left");
+    drop(held);
+    let c = long.join().unwrap().unwrap();
+    assert_eq!(*c, 1, "the long waiter still gets the connection");
+}
+
+async fn futures_all<T: Send + 'static>(
+    futs: Vec<unipool::Acquire<T>>,
+) -> Vec<Result<Grant<T>, Error>> {
+    let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }

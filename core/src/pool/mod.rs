@@ -64,6 +64,8 @@ pub(crate) struct State<T: Send + 'static> {
     pub live_waiters: usize,
     pub deadlines: DeadlineHeap<T>,
     pub deadline_seq: u64,
+    /// When the deadline thread will next look (None: it sleeps without a deadline).
+    pub deadline_wake_at: Option<std::time::Instant>,
     #[cfg_attr(feature = "loom-model", allow(dead_code))]
     pub deadline_thread: Option<std::thread::Thread>,
     pub pool_size: usize,
@@ -364,7 +366,12 @@ impl<T: Send + 'static> Shared<T> {
                 return None;
             }
         }
-        if st.slots() + 1 > st.keep_limit() {
+        // SQLAlchemy's rule: an overflow connection is closed when it comes
+        // back to a pool that already keeps `pool_size` idle connections.
+        // (Closing whenever more than pool_size are open would churn a new
+        // connection per checkout under a steady load between pool_size and
+        // the maximum.)
+        if st.idle.len() >= st.keep_limit() {
             self.note_close(meta.id, CloseReason::Overflow, out);
             return Some((obj, CloseReason::Overflow));
         }
@@ -536,6 +543,7 @@ impl<T: Send + 'static> RawPool<T> {
             live_waiters: 0,
             deadlines: DeadlineHeap::new(),
             deadline_seq: 0,
+            deadline_wake_at: None,
             deadline_thread: None,
             pool_size: config.pool_size,
             max_overflow: config.max_overflow,
@@ -780,7 +788,7 @@ impl<T: Send + 'static> RawPool<T> {
         st.max_overflow = max_overflow;
         let mut surplus = Vec::new();
         loop {
-            let over_keep = st.idle.len() + st.in_use + st.pending > st.keep_limit();
+            let over_keep = st.idle.len() > st.keep_limit();
             let over_max = st.max_total().is_some_and(|m| st.slots() > m);
             if !(over_keep || over_max) {
                 break;

@@ -42,11 +42,24 @@ pub(crate) struct Slot<T: Send + 'static> {
 pub(crate) struct Waiter<T: Send + 'static> {
     pub(crate) slot: Mutex<Slot<T>>,
     pub(crate) since: Instant,
+    /// Set for waiters whose timeout is the pool's `pool_timeout`: enqueued
+    /// under the lock in arrival order, their deadlines are in queue order,
+    /// so the deadline thread reads them from the queue instead of a heap.
+    pub(crate) queue_deadline: Option<Instant>,
 }
 
 impl<T: Send + 'static> Waiter<T> {
     pub(crate) fn new(notify: Notify<T>) -> Arc<Waiter<T>> {
-        Arc::new(Waiter { slot: Mutex::new(Slot { state: WState::Waiting, notify }), since: Instant::now() })
+        Self::with_deadline(notify, None)
+    }
+
+    pub(crate) fn with_deadline(notify: Notify<T>, timeout: Option<Duration>) -> Arc<Waiter<T>> {
+        let since = Instant::now();
+        Arc::new(Waiter {
+            slot: Mutex::new(Slot { state: WState::Waiting, notify }),
+            since,
+            queue_deadline: timeout.map(|t| since + t),
+        })
     }
 
     pub(crate) fn is_waiting(&self) -> bool {
@@ -328,10 +341,13 @@ impl<T: Send + 'static> Shared<T> {
             self.note_timeout(Duration::ZERO);
             return Begin::Ready(Err(e));
         }
-        let w = Waiter::new(notify());
+        let queue_ordered = timed && timeout == self.config.pool_timeout;
+        let w = Waiter::with_deadline(notify(), queue_ordered.then_some(timeout));
         st.waiters.push_back(w.clone());
         st.live_waiters += 1;
-        if timed {
+        if queue_ordered {
+            self.wake_deadline_thread(&mut st, w.since + timeout);
+        } else if timed {
             self.push_deadline(&mut st, w.since + timeout, w.clone());
         }
         drop(st);
@@ -374,19 +390,24 @@ impl<T: Send + 'static> Shared<T> {
         while st.deadlines.peek().is_some_and(|d| !d.waiter.is_waiting()) {
             st.deadlines.pop();
         }
-        let earliest = st.deadlines.peek().is_none_or(|d| at < d.at);
         st.deadline_seq += 1;
         st.deadlines.push(Deadline { at, seq: st.deadline_seq, waiter });
         if st.deadlines.len() > 64 && st.deadlines.len() > 2 * st.live_waiters + 64 {
             let kept: Vec<Deadline<T>> = st.deadlines.drain().filter(|d| d.waiter.is_waiting()).collect();
             st.deadlines.extend(kept);
         }
+        self.wake_deadline_thread(st, at);
+    }
+
+    /// Makes sure the deadline thread runs and wakes by `at`.
+    #[cfg(not(feature = "loom-model"))]
+    fn wake_deadline_thread(self: &Arc<Self>, st: &mut super::State<T>, at: Instant) {
+        if st.deadline_wake_at.is_some_and(|t| t <= at) {
+            return; // already due to wake up earlier (the common case under load)
+        }
+        st.deadline_wake_at = Some(at);
         match &st.deadline_thread {
-            Some(t) => {
-                if earliest {
-                    t.unpark();
-                }
-            }
+            Some(t) => t.unpark(),
             None => {
                 let weak = Arc::downgrade(self);
                 let name = format!("unipool-deadline-{}", self.config.name);
@@ -399,6 +420,9 @@ impl<T: Send + 'static> Shared<T> {
     }
 
     #[cfg(feature = "loom-model")]
+    fn wake_deadline_thread(self: &Arc<Self>, _st: &mut super::State<T>, _at: Instant) {}
+
+    #[cfg(feature = "loom-model")]
     fn push_deadline(self: &Arc<Self>, st: &mut super::State<T>, at: Instant, waiter: Arc<Waiter<T>>) {
         st.deadline_seq += 1;
         st.deadlines.push(Deadline { at, seq: st.deadline_seq, waiter });
@@ -409,6 +433,32 @@ impl<T: Send + 'static> Shared<T> {
         let mut out = Outbox::default();
         let mut timed_out = Vec::new();
         let mut st = self.state.lock();
+        // Queue-ordered deadlines: answered entries at the front go; then
+        // live waiters with a queue deadline expire in order until the first
+        // that is not due (later ones are later still).
+        while st.waiters.front().is_some_and(|w| !w.is_waiting()) {
+            st.waiters.pop_front();
+        }
+        let mut next_queue: Option<Instant> = None;
+        let mut i = 0;
+        while i < st.waiters.len() {
+            let w = st.waiters[i].clone();
+            i += 1;
+            let Some(at) = w.queue_deadline else { continue };
+            if !w.is_waiting() {
+                continue;
+            }
+            if at > now {
+                next_queue = Some(at);
+                break;
+            }
+            let waited = w.since.elapsed();
+            let e = self.timeout_error(&st, waited);
+            st.live_waiters -= 1;
+            w.complete(Err(e));
+            timed_out.push(waited);
+            out.wake.push(w);
+        }
         loop {
             let Some(top) = st.deadlines.peek() else { break };
             if !top.waiter.is_waiting() {
@@ -427,7 +477,11 @@ impl<T: Send + 'static> Shared<T> {
             out.wake.push(d.waiter);
         }
         self.compact_waiters(&mut st);
-        let next = st.deadlines.peek().map(|d| d.at);
+        let next = match (st.deadlines.peek().map(|d| d.at), next_queue) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        st.deadline_wake_at = next;
         drop(st);
         for waited in timed_out {
             self.note_timeout(waited);
