@@ -382,6 +382,15 @@ describe('plain API: close, metrics, events', () => {
     await p.close()
   })
 
+  it('a waiting caller keeps the process alive until its deadline; an idle pool does not', async () => {
+    const { execFileSync } = require('child_process')
+    const path = require('path')
+    const t0 = Date.now()
+    const out = execFileSync(process.execPath, [path.join(__dirname, 'fixtures', 'plain-exit.js')], { encoding: 'utf8', timeout: 10000 })
+    assert.equal(out, 'UNIPOOL_POOL_TIMEOUT after >=250ms\n')
+    assert.ok(Date.now() - t0 < 5000)
+  })
+
   it('min_idle is filled by maintenance', async () => {
     const f = counterFactory()
     const p = createPool({ create: f.create, minIdle: 2, poolSize: 3, maxOverflow: 0 })
