@@ -100,20 +100,28 @@ class Host {
   }
 
   deliver(out, start) {
-    {
-      for (let i = start; i < out.length; i += 2) {
-        const id = out[i]
-        const answer = out[i + 1]
-        const cb = this.waiters.get(id)
-        this.waiters.delete(id)
-        const err = answer === 0 ? this.raw.takeError(id) : null
-        if (cb) cb(answer, err)
-      }
-      if (this._reffed && this.waiters.size === 0) {
-        this._reffed = false
-        this.raw.setRef(false)
+    // Every answer is delivered even if a callback throws (a grant that is
+    // never delivered would hold its slot forever); the first throw is rethrown.
+    let thrown = null
+    for (let i = start; i < out.length; i += 2) {
+      const id = out[i]
+      const answer = out[i + 1]
+      const cb = this.waiters.get(id)
+      this.waiters.delete(id)
+      const err = answer === 0 ? this.raw.takeError(id) : null
+      if (cb) {
+        try {
+          cb(answer, err)
+        } catch (e) {
+          if (thrown === null) thrown = { e }
+        }
       }
     }
+    if (this._reffed && this.waiters.size === 0) {
+      this._reffed = false
+      this.raw.setRef(false)
+    }
+    if (thrown !== null) throw thrown.e
   }
 
   /** Withdraws queued waiter `id`; true if it was still waiting (its callback will not run). */
