@@ -16,7 +16,10 @@ Scenarios
   unipool.AsyncPool vs asyncpg.create_pool (tasks), 8 connections each.
   Both plain async pools run without a per-release reset query (asyncpg's
   default reset sends a query each release; unipool's AsyncPool has no
-  default reset), so both measure the same work.
+  default reset) and both hand out the most recently returned connection
+  first (asyncpg's LIFO queue; unipool use_lifo=True), so both do the same
+  work. The SQLAlchemy and psycopg comparisons use each pool's defaults
+  (FIFO idle order in all of them).
 """
 
 from __future__ import annotations
@@ -232,7 +235,12 @@ async def plain_async(rows, seconds, rounds) -> None:
         return None
 
     base = await asyncpg.create_pool(DATABASE_URL, min_size=SIZE, max_size=SIZE, reset=noop_reset)
-    uni = unipool.AsyncPool(lambda: asyncpg.connect(DATABASE_URL), pool_size=SIZE, max_overflow=0, pool_timeout=60)
+    # asyncpg's pool hands out the most recently returned connection (a LIFO
+    # queue); with few tasks that keeps one PostgreSQL backend hot. Same
+    # policy here (use_lifo) so both do the same work.
+    uni = unipool.AsyncPool(
+        lambda: asyncpg.connect(DATABASE_URL), pool_size=SIZE, max_overflow=0, pool_timeout=60, use_lifo=True
+    )
     cs = [await uni.getconn() for _ in range(SIZE)]
     for c in cs:
         await uni.putconn(c)
