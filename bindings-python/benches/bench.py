@@ -47,6 +47,7 @@ import unipool.sqlalchemy as usa
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 SIZE = 8
 THREADS = (1, 8, 32)
+LATENCY: List[Tuple[str, str, float, float, float, float]] = []
 
 
 def _driver_url(driver: str) -> str:
@@ -100,6 +101,36 @@ async def run_tasks(n: int, seconds: float, op: Callable[[], Any]) -> float:
 
     await asyncio.gather(*(worker(i) for i in range(n)))
     return sum(counts) / (time.perf_counter() - t0)
+
+
+def latency_threads(n: int, seconds: float, op: Callable[[], Any]) -> Tuple[float, float, float, float]:
+    """(ops/s, p50, p99, max) of single-op latency in microseconds."""
+    stop = threading.Event()
+    lat: List[List[float]] = [[] for _ in range(n)]
+    start = threading.Barrier(n + 1)
+
+    def worker(i: int) -> None:
+        pc = time.perf_counter
+        mine = lat[i]
+        start.wait()
+        while not stop.is_set():
+            t = pc()
+            op()
+            mine.append(pc() - t)
+
+    ts = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for t in ts:
+        t.join()
+    el = time.perf_counter() - t0
+    allv = sorted(x for l in lat for x in l)
+    q = lambda f: allv[min(len(allv) - 1, int(f * len(allv)))] * 1e6
+    return len(allv) / el, q(0.5), q(0.99), allv[-1] * 1e6
 
 
 def compare(rounds: int, a: Callable[[], float], b: Callable[[], float]) -> Tuple[float, float]:
@@ -158,6 +189,10 @@ def sqlalchemy_sync(rows, seconds, rounds) -> None:
                 lambda: run_threads(n, seconds, mk(base)),
             )
             rows.append(("SQLAlchemy sync (psycopg)", f"{name}, {n} thread(s)", "QueuePool", b, u))
+    # fairness under contention: how long single checkouts take
+    for label, e in (("QueuePool", base), ("unipool", uni)):
+        LATENCY.append((f"SQLAlchemy checkout/return, 32 threads, {SIZE} connections", label)
+                       + latency_threads(32, seconds * rounds, checkout(e)))
     base.dispose()
     uni.dispose()
 
@@ -289,6 +324,13 @@ def render(rows, seconds, rounds) -> str:
     out.append("|---|---|---|---:|---:|---:|")
     for area, scen, bname, b, u in rows:
         out.append(f"| {area} | {scen} | {bname} | {b:,.0f} | {u:,.0f} | {u / b:.2f}x |")
+    if LATENCY:
+        out.append("")
+        out.append("Latency of one checkout+return under contention (same run; microseconds):\n")
+        out.append("| scenario | pool | ops/s | p50 | p99 | max |")
+        out.append("|---|---|---:|---:|---:|---:|")
+        for scen, pool_name, ops, p50, p99, mx in LATENCY:
+            out.append(f"| {scen} | {pool_name} | {ops:,.0f} | {p50:,.0f} | {p99:,.0f} | {mx:,.0f} |")
     return "\n".join(out) + "\n"
 
 
