@@ -663,17 +663,19 @@ int unipool_pool_new_manual_clock(const struct unipool_config *config,
 int unipool_pool_advance_clock(struct unipool_pool *pool, double seconds);
 
 /**
- * Closes the pool (wakes waiters with UNIPOOL_E_POOL_CLOSED, closes idle connections), stops
- * the maintenance thread, removes the event listeners and frees it. NULL is a no-op. The pool must
- * not be used afterwards. Connection handles still checked out stay valid: release them as usual
- * (the pool then closes them through the close callback), so `user_data` must stay valid until then.
+ * Closes the pool (waiting acquires, blocking or asynchronous, get UNIPOOL_E_POOL_CLOSED; idle
+ * connections are closed), stops the maintenance thread, removes the event listeners and frees
+ * it. NULL is a no-op. The pool must not be used afterwards. Connection handles still checked out
+ * stay valid: release them as usual (the pool then closes them through the close callback), so
+ * `user_data` must stay valid until then.
  */
 void unipool_pool_free(struct unipool_pool *pool);
 
 /**
- * Closes the pool without freeing it: waiters and later acquires get UNIPOOL_E_POOL_CLOSED, idle
- * connections are closed now (on this thread), checked-out ones when they come back, and the
- * maintenance thread stops. Idempotent. The pool must still be freed with unipool_pool_free.
+ * Closes the pool without freeing it: waiters (blocking or asynchronous) and later acquires get
+ * UNIPOOL_E_POOL_CLOSED, idle connections are closed now (on this thread), checked-out ones when
+ * they come back, and the maintenance thread stops. Idempotent. The pool must still be freed with
+ * unipool_pool_free.
  */
 int unipool_pool_close(struct unipool_pool *pool);
 

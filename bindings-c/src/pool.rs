@@ -497,10 +497,11 @@ fn free_pool(mut pool: Box<unipool_pool>) {
     drop(pool);
 }
 
-/// Closes the pool (wakes waiters with UNIPOOL_E_POOL_CLOSED, closes idle connections), stops
-/// the maintenance thread, removes the event listeners and frees it. NULL is a no-op. The pool must
-/// not be used afterwards. Connection handles still checked out stay valid: release them as usual
-/// (the pool then closes them through the close callback), so `user_data` must stay valid until then.
+/// Closes the pool (waiting acquires, blocking or asynchronous, get UNIPOOL_E_POOL_CLOSED; idle
+/// connections are closed), stops the maintenance thread, removes the event listeners and frees
+/// it. NULL is a no-op. The pool must not be used afterwards. Connection handles still checked out
+/// stay valid: release them as usual (the pool then closes them through the close callback), so
+/// `user_data` must stay valid until then.
 #[no_mangle]
 pub unsafe extern "C" fn unipool_pool_free(pool: *mut unipool_pool) {
     if !pool.is_null() {
@@ -508,9 +509,10 @@ pub unsafe extern "C" fn unipool_pool_free(pool: *mut unipool_pool) {
     }
 }
 
-/// Closes the pool without freeing it: waiters and later acquires get UNIPOOL_E_POOL_CLOSED, idle
-/// connections are closed now (on this thread), checked-out ones when they come back, and the
-/// maintenance thread stops. Idempotent. The pool must still be freed with unipool_pool_free.
+/// Closes the pool without freeing it: waiters (blocking or asynchronous) and later acquires get
+/// UNIPOOL_E_POOL_CLOSED, idle connections are closed now (on this thread), checked-out ones when
+/// they come back, and the maintenance thread stops. Idempotent. The pool must still be freed with
+/// unipool_pool_free.
 #[no_mangle]
 pub unsafe extern "C" fn unipool_pool_close(pool: *mut unipool_pool) -> c_int {
     guard(|| {

@@ -772,7 +772,7 @@ static void test_min_idle_maintenance(void) {
     atomic_store(&db2.fail_create, 1000000);
     pool = fake_pool(&db2, "pool_size=2 min_idle=1");
     if (!pool) return;
-    CHECK(unipool_pool_wait_min_idle(pool, 300) != UNIPOOL_OK);
+    CHECK(unipool_pool_wait_min_idle(pool, 800) != UNIPOOL_OK);
     CHECK_CONTAINS(unipool_last_error_message(), "fake connect refused");
     unipool_pool_free(pool);
     atomic_store(&db2.fail_create, 0);
@@ -844,7 +844,7 @@ static void test_initialization_fail_timeout(void) {
     atomic_store(&db.fail_create, 1000000);
     unipool_config *cfg = NULL;
     unipool_pool *pool = (unipool_pool *)1;
-    CHECK_OK(unipool_config_from_string("pool_size=2 min_idle=1 initialization_fail_timeout=200ms", &cfg));
+    CHECK_OK(unipool_config_from_string("pool_size=2 min_idle=1 initialization_fail_timeout=800ms", &cfg));
     unipool_callbacks cb = fake_callbacks(&db);
     int rc = unipool_pool_new(cfg, &cb, &pool);
     CHECK(rc == UNIPOOL_E_CONNECT_FAILED || rc == UNIPOOL_E_POOL_TIMEOUT || rc == UNIPOOL_E_CONNECT_TIMEOUT);
