@@ -5,6 +5,8 @@
 //! Env: DATABASE_URL, BENCH_SECS (per round, default 5), BENCH_ROUNDS (default 3),
 //! BENCH_WORKERS (64), BENCH_POOL (10). Prints one `RESULT <name> <median ops/s> ...` line each.
 
+#![allow(clippy::type_complexity)]
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

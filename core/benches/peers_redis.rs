@@ -4,6 +4,8 @@
 //!   cargo bench --profile ci -p unipool --features redis --bench peers_redis
 //! Env: REDIS_URL, BENCH_SECS (5), BENCH_ROUNDS (3), BENCH_WORKERS (64), BENCH_POOL (10).
 
+#![allow(clippy::type_complexity)]
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -164,9 +164,9 @@ async fn pre_ping_replaces_a_terminated_connection_silently() {
     drop(conn);
 
     // Control: without pre-ping the same situation reaches the caller (so the test can fail).
-    let mut cfg = cfg;
-    cfg.pool_pre_ping = false;
-    let pool = pool_with(&url, cfg);
+    let mut no_ping = cfg;
+    no_ping.pool_pre_ping = false;
+    let pool = Pool::new(PgManager::from_url(&url).unwrap(), no_ping).unwrap();
     let pid = {
         let mut conn = pool.get().await.unwrap();
         backend_pid(&mut conn).await
@@ -176,10 +176,6 @@ async fn pre_ping_replaces_a_terminated_connection_silently() {
     let mut conn = pool.get().await.unwrap();
     let r: Result<i32, _> = sqlx::query_scalar("SELECT 1").fetch_one(&mut *conn).await;
     assert!(r.is_err(), "a terminated backend answered a query");
-}
-
-fn pool_with(url: &str, cfg: PoolConfig) -> Pool<PgManager> {
-    pool(url, cfg)
 }
 
 async fn terminate(url: &str, pid: i32) {
