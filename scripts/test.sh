@@ -21,7 +21,7 @@ command -v cargo >/dev/null || { echo "test.sh: cargo is missing: install Rust w
 
 step_services() { bash scripts/services.sh; }
 step_core() {
-    cargo test --profile ci -p unipool --features "$FEATURES" --lib --test conformance --test semantics --test stress \
+    cargo test --profile ci -p unipool --features "$FEATURES" --lib --test conformance --test semantics --test stress --test blocking \
         && cargo test --profile ci -p unipool --features "$FEATURES" --doc
 }
 step_loom() {

@@ -9,6 +9,8 @@
 //!   permit to create one, with blocking, async and callback waits.
 //! - [`Pool<M>`] (feature `tokio`) drives a [`Manager`] for Rust code:
 //!   connect with timeout, pre-ping, reset on return, background maintenance.
+//! - [`BlockingPool<M>`] does the same for threads with a [`SyncManager`]
+//!   (no async runtime needed).
 //! - [`PoolConfig`] is the one configuration vocabulary (SQLAlchemy's names,
 //!   with asyncpg, sqlx, pg-pool and HikariCP aliases), from code, environment,
 //!   TOML, URL query or profile.
@@ -45,6 +47,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(unreachable_pub)]
 
+mod blocking;
 pub(crate) mod clock;
 pub mod config;
 mod error;
@@ -60,6 +63,7 @@ mod managed;
 #[cfg(feature = "tokio")]
 mod manager;
 
+pub use blocking::{BlockingConnection, BlockingPool, SyncManager};
 pub use clock::{Clock, Nanos};
 pub use config::{ConfigValue, PoolConfig, PoolConfigBuilder, ResetOnReturn};
 pub use error::{redact, Error, ErrorKind, Result};

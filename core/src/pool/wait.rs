@@ -49,10 +49,6 @@ pub(crate) struct Waiter<T: Send + 'static> {
 }
 
 impl<T: Send + 'static> Waiter<T> {
-    pub(crate) fn new(notify: Notify<T>) -> Arc<Waiter<T>> {
-        Self::with_deadline(notify, None)
-    }
-
     pub(crate) fn with_deadline(notify: Notify<T>, timeout: Option<Duration>) -> Arc<Waiter<T>> {
         let since = Instant::now();
         Arc::new(Waiter {
