@@ -14,7 +14,7 @@ const now = () => performance.now()
 const ERROR_CODES = Object.fromEntries(native.errorCodes())
 
 function unipoolError(kind, message, extra) {
-  const err = new Error(message)
+  const err = new Error(native.redact(String(message)))
   err.code = ERROR_CODES[kind] || 'UNIPOOL_INTERNAL'
   err.kind = kind
   err.retryable = kind === 'pool_timeout' || kind === 'connect_failed' || kind === 'connect_timeout' || kind === 'connection_broken'

@@ -41,6 +41,7 @@ export declare class NativePool {
 export declare function closeReasonNames(): string[]
 export declare function errorCodes(): Array<[string, string]>
 export declare function configFromEnv(prefix: string): string[]
+export declare function redact(text: string): string
 
 /** Same fields as Rust `unipool::PoolStatus`, camelCase. */
 export interface PoolStats {

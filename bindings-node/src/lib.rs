@@ -173,7 +173,10 @@ fn status_object(env: &Env, s: &PoolStatus) -> Result<JsObject> {
 /// Builds a JS `Error` carrying `code`, `kind`, `retryable` and, where the core
 /// set them, `status`, `waitedMs` and `configKey`.
 fn error_object(env: &Env, e: &unipool::Error) -> Result<JsObject> {
-    let mut o = env.create_error(napi::Error::new(Status::GenericFailure, e.full_message()))?;
+    // Redacted again here: a value echoed back (a DSN given under a wrong key)
+    // must not carry its password into JS.
+    let message = unipool::redact(&e.full_message());
+    let mut o = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
     let kind = e.kind();
     o.set_named_property("code", env.create_string(error_code(kind))?)?;
     o.set_named_property("kind", env.create_string(kind.as_str())?)?;
@@ -185,7 +188,7 @@ fn error_object(env: &Env, e: &unipool::Error) -> Result<JsObject> {
         o.set_named_property("waitedMs", env.create_double(w.as_secs_f64() * 1000.0)?)?;
     }
     if let Some(k) = e.config_key() {
-        o.set_named_property("configKey", env.create_string(k)?)?;
+        o.set_named_property("configKey", env.create_string(&unipool::redact(k))?)?;
     }
     Ok(o)
 }
@@ -720,6 +723,13 @@ fn event_record(ev: &unipool::Event) -> Option<EventRecord> {
         #[allow(unreachable_patterns)]
         _ => return None,
     })
+}
+
+/// The core's password redaction (`postgres://u:***@h`, `password=***`), for
+/// messages JS builds from foreign errors.
+#[napi]
+pub fn redact(text: String) -> String {
+    unipool::redact(&text)
 }
 
 /// Names for the numbers `release()` and `maintain()` return.

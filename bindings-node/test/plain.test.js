@@ -61,6 +61,29 @@ describe('plain API: configuration', () => {
       () => createPool({ create: f.create, poolSize: {} }),
       (e) => e.code === 'UNIPOOL_INVALID_CONFIG' && /poolSize/.test(e.message)
     )
+    // a DSN under a wrong key is echoed back without its password
+    assert.throws(
+      () => createPool({ create: f.create, connectionString: 'postgres://app:s3cret@db/x' }),
+      (e) => e.code === 'UNIPOOL_INVALID_CONFIG' && /connectionString/.test(e.message) && !/s3cret/.test(e.message)
+    )
+    const failing = createPool({
+      create: () => {
+        throw new Error('could not reach postgres://app:s3cret@db/x')
+      },
+    })
+    return failing.acquire().then(
+      () => assert.fail('acquire should fail'),
+      (e) => {
+        assert.equal(e.code, 'UNIPOOL_CONNECT_FAILED')
+        assert.ok(!/s3cret/.test(e.message), e.message)
+        assert.ok(!/s3cret/.test(failing.metricsText()))
+        return failing.close()
+      }
+    )
+  })
+
+  it('rejects combinations the core does not allow', () => {
+    const f = counterFactory()
     assert.throws(() => createPool({ create: f.create, minIdle: 50, poolSize: 2, maxOverflow: 0 }), {
       code: 'UNIPOOL_INVALID_CONFIG',
     })
