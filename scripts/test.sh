@@ -22,7 +22,8 @@ command -v cargo >/dev/null || { echo "test.sh: cargo is missing: install Rust w
 step_services() { bash scripts/services.sh; }
 step_core() {
     cargo test --profile ci -p unipool --features "$FEATURES" --lib --test conformance --test semantics --test stress --test blocking \
-        && cargo test --profile ci -p unipool --features "$FEATURES" --doc
+        && cargo test --profile ci -p unipool --features "$FEATURES" --doc \
+        && cargo run --profile ci -p unipool --features "$FEATURES" --example basic
 }
 step_loom() {
     # The loom-model feature swaps the state machine's locks for loom's; only
