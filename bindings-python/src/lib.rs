@@ -374,11 +374,20 @@ impl Shared {
     fn store(&self, py: Python<'_>, co: Checkout<Obj>) -> PyResult<Obj> {
         let obj = co.conn().clone_ref(py);
         let key = key_of(obj.bind(py));
-        let prev = self.out.lock().insert(key, co);
-        if let Some(prev) = prev {
-            // The same object handed out twice: give the older lease back
-            // untouched and report the misuse.
-            let _ = prev.release();
+        let dup = {
+            let mut out = self.out.lock();
+            if out.contains_key(&key) {
+                Some(co)
+            } else {
+                out.insert(key, co);
+                None
+            }
+        };
+        if let Some(dup) = dup {
+            // The same object is already out (a creator that returns a shared
+            // object): the holder keeps its lease; this second one leaves the
+            // pool again and the misuse is reported.
+            drop(dup.detach());
             return Err(usage_error(
                 py,
                 "the creator returned an object that is already checked out of this pool; \

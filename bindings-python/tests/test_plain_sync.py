@@ -348,3 +348,20 @@ def test_idle_timeout_reaps_and_leaks_are_reported(make):
     leak = next(e for e in events if e["event"] == "leak")
     assert leak["held"] >= 0.2
     pool.putconn(a)
+
+
+def test_creator_returning_a_shared_object_is_a_usage_error(pg_url):
+    shared = psycopg.connect(pg_url)
+    pool = unipool.Pool(lambda: shared, pool_size=2, max_overflow=0, close=lambda c: None)
+    try:
+        a = pool.getconn()
+        assert a is shared
+        with pytest.raises(UsageError, match="distinct object"):
+            pool.getconn()
+        s = pool.stats()
+        assert s.in_use == 1 and s.open == 1  # the first lease is intact
+        pool.putconn(a)
+        assert pool.stats().idle == 1
+    finally:
+        pool.close()
+        shared.close()
