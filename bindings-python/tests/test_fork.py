@@ -96,3 +96,37 @@ def test_sqlalchemy_engine_child_starts_clean(sa_pg_url):
         assert e.pool.checkedin() == 1 and e.pool.stats().created == 1
     finally:
         e.dispose()
+
+
+def test_fork_while_another_thread_waits_in_the_core(pg_url):
+    import threading
+    import warnings
+
+    pool = unipool.Pool(lambda: psycopg.connect(pg_url, autocommit=True), pool_size=1, max_overflow=0, pool_timeout=20)
+    try:
+        held = pool.getconn()
+        got = []
+        t = threading.Thread(target=lambda: got.append(pool.getconn()))
+        t.start()
+        deadline = __import__("time").monotonic() + 5
+        while pool.stats().waiting != 1 and __import__("time").monotonic() < deadline:
+            __import__("time").sleep(0.01)
+        assert pool.stats().waiting == 1
+
+        def child():
+            s = pool.stats()
+            assert s.waiting == 0 and s.in_use == 0 and s.open == 0, s
+            with pool.connection(timeout=5) as c:
+                assert c.execute("SELECT 1").fetchone()[0] == 1
+
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that forking a multi-threaded process may deadlock;
+            # that is exactly the situation this test covers.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _run_in_child(child)
+        pool.putconn(held)
+        t.join(10)
+        assert got == [held]
+        pool.putconn(got[0])
+    finally:
+        pool.close()

@@ -411,3 +411,27 @@ def test_core_metrics_and_stats_from_the_sqlalchemy_pool(sa_pg_url):
         assert e.pool.stats().acquired == 1 and e.pool.stats().created == 1
     finally:
         e.dispose()
+
+
+def test_core_events_and_prometheus_collector_on_the_sqlalchemy_pool(sa_pg_url):
+    import prometheus_client
+
+    from unipool.prometheus import UnipoolCollector
+
+    e = engine(sa_pg_url, pool_size=1, max_overflow=0, pool_timeout=0.1, pool_logging_name="saevents")
+    events = []
+    e.pool.add_listener(events.append)
+    try:
+        with e.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+            with pytest.raises(exc.TimeoutError):
+                e.connect()
+        kinds = [ev["event"] for ev in events]
+        for k in ("connect", "checkout", "timeout", "checkin"):
+            assert k in kinds, kinds
+        reg = prometheus_client.CollectorRegistry()
+        reg.register(UnipoolCollector(e.pool))
+        out = prometheus_client.generate_latest(reg).decode()
+        assert 'db_client_connection_pool_name="saevents"' in out
+    finally:
+        e.dispose()
