@@ -55,19 +55,19 @@ class Host {
    * `onAnswer(answer, err)` is called exactly once later. Throws a JS error
    * with `code` when the core refuses at once (closed pool, ...).
    */
-  acquire(timeoutMs, onAnswer) {
+  acquire(timeoutMs, onAnswer, cancellable) {
     // others queued: the core would not let this caller barge past them
     if (this.waiters.size === 0) {
       const a = this.raw.tryAcquire()
       if (a !== 0) return a
     }
     // (a closed pool answers a queued caller at once with UNIPOOL_POOL_CLOSED)
-    this.enqueue(timeoutMs, onAnswer)
+    this.enqueue(timeoutMs, onAnswer, cancellable)
     return 0
   }
 
   /** Queues in the core without trying first (the caller just did). */
-  enqueue(timeoutMs, onAnswer) {
+  enqueue(timeoutMs, onAnswer, cancellable) {
     const id = ++this.seq
     this.waiters.set(id, onAnswer)
     this.lastWaiter = id
@@ -76,7 +76,7 @@ class Host {
       this.raw.setRef(true)
     }
     // 1: the core answered at once (a release raced us): deliver now
-    if (this.raw.wait(id, timeoutMs) !== 0) this.drain()
+    if (this.raw.wait(id, timeoutMs, cancellable === true) !== 0) this.drain()
   }
 
   /** Delivers every answer the core has produced. Cheap when there is none. */

@@ -131,7 +131,7 @@ class Pool extends EventEmitter {
       this._grant(a, deadline, resolve, reject)
     }
     try {
-      answer = this._host.acquire(deadline === null ? null : Math.max(0, deadline - now()), onAnswer)
+      answer = this._host.acquire(deadline === null ? null : Math.max(0, deadline - now()), onAnswer, !!signal)
     } catch (err) {
       return Promise.reject(err)
     }

@@ -5,7 +5,7 @@
 export declare class NativePool {
   constructor(envPrefix: string | null, keys: string[], values: unknown[], onReady: () => void, manualClock?: boolean | null)
   tryAcquire(): number
-  wait(waiterId: number, timeoutMs?: number | null): number
+  wait(waiterId: number, timeoutMs?: number | null, cancellable?: boolean | null): number
   takeReady(): number[]
   takeError(waiterId: number): UnipoolError | null
   cancel(waiterId: number): boolean

@@ -338,9 +338,10 @@ impl NativePool {
 
     /// Queues `waiterId` in the core (deadline `timeoutMs`, default
     /// `pool_timeout`). Returns 1 when answers are already in the ready list
-    /// (call `takeReady()` now), else 0.
+    /// (call `takeReady()` now), else 0. Only a `cancellable` wait can be
+    /// withdrawn with `cancel` (the others skip keeping a handle).
     #[napi]
-    pub fn wait(&mut self, waiter_id: f64, timeout_ms: Option<f64>) -> u32 {
+    pub fn wait(&mut self, waiter_id: f64, timeout_ms: Option<f64>, cancellable: Option<bool>) -> u32 {
         let waiter = waiter_id as u64;
         let shared = self.shared.clone();
         let handle = self
@@ -352,7 +353,9 @@ impl NativePool {
                 };
                 shared.push_ready(waiter, outcome);
             });
-        self.waits.insert(waiter, handle);
+        if cancellable.unwrap_or(false) {
+            self.waits.insert(waiter, handle);
+        }
         u32::from(!self.shared.ready.lock().is_empty())
     }
 
@@ -384,7 +387,9 @@ impl NativePool {
         let batch = std::mem::take(&mut *self.shared.ready.lock());
         out.reserve(batch.len() * 2);
         for (waiter, outcome) in batch {
-            self.waits.remove(&waiter);
+            if !self.waits.is_empty() {
+                self.waits.remove(&waiter);
+            }
             out.push(waiter as f64);
             match outcome {
                 Outcome::Granted(g) => out.push(self.store_grant(g)),
