@@ -133,3 +133,30 @@ async fn three_master_cluster() {
         .await
         .expect("PING through the cluster connection");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_url_speaks_tls() {
+    let server = RedisTls::start(port_from_env("UNIPOOL_TEST_REDIS_TLS_PORT", 7391));
+    // self-signed test certificate: redis-rs's `#insecure` skips verification
+    let url = format!("rediss://127.0.0.1:{}/#insecure", server.port);
+    let pool = Pool::new(RedisManager::from_url(&url).unwrap(), config(2, 0)).unwrap();
+    let mut conn = pool.get().await.expect("TLS connection");
+    let pong: String = redis::cmd("PING").query_async(&mut *conn).await.unwrap();
+    assert_eq!(pong, "PONG");
+    drop(conn);
+
+    // Control: plain redis:// to the TLS-only port does not get an answer.
+    let mut cfg = config(1, 0);
+    cfg.pool_timeout = Duration::from_secs(2);
+    cfg.connect_timeout = Duration::from_secs(1);
+    let plain = Pool::new(
+        RedisManager::from_url(&format!("redis://127.0.0.1:{}?response_timeout=0.5", server.port)).unwrap(),
+        cfg,
+    )
+    .unwrap();
+    let r = match plain.get().await {
+        Ok(mut c) => redis::cmd("PING").query_async::<String>(&mut *c).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    assert!(r.is_err(), "plaintext PING to a TLS-only port succeeded");
+}

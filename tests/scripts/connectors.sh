@@ -20,11 +20,16 @@ pg_bindir >/dev/null
 apt_install pgbouncer pgbouncer
 apt_install redis-server redis-server
 apt_install redis-cli redis-tools
+apt_install openssl openssl
 
 cleanup() {
     # Anything a crashed test run left behind (dirs are per-process, see connector_support).
     for d in /tmp/unipool-pgbouncer-*; do [ -d "$d" ] && bash "$here/pgbouncer.sh" stop "$d" || true; done
     for d in /tmp/unipool-pg-*; do [ -d "$d" ] && bash "$here/pg.sh" destroy "$d" || true; done
+    for d in /tmp/unipool-redis-tls-*; do
+        [ -f "$d/redis.pid" ] && kill "$(cat "$d/redis.pid")" 2>/dev/null
+        [ -d "$d" ] && rm -rf "$d"
+    done
     for d in /tmp/unipool-redis-cluster-*; do
         [ -d "$d" ] || continue
         first=$(ls "$d" | grep -E '^[0-9]+$' | sort -n | head -1 || true)

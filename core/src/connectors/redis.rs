@@ -17,6 +17,10 @@
 //! other connection state stay with the slot, which is what a pool of
 //! connections is for).
 //!
+//! `rediss://` connects with TLS (rustls, system roots; add redis-rs's
+//! `#insecure` fragment to skip certificate checks for a self-signed test
+//! server).
+//!
 //! URL option read by the manager: `response_timeout=SECONDS|none` (default:
 //! redis-rs's own, 0.5 s; use `none` for blocking commands such as `BLPOP`).
 //! Pool parameters are ignored; everything else goes to redis-rs.

@@ -172,3 +172,26 @@ impl Drop for RedisCluster {
 pub fn port_from_env(var: &str, default: u16) -> u16 {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
+
+/// A Redis server speaking only TLS (tests/scripts/redis-tls.sh, self-signed); stopped on drop.
+pub struct RedisTls {
+    pub dir: String,
+    pub port: u16,
+}
+
+impl RedisTls {
+    pub fn start(port: u16) -> Self {
+        let dir = scratch_dir("redis-tls");
+        run_script("redis-tls.sh", &["start", &dir, &port.to_string()]);
+        RedisTls { dir, port }
+    }
+}
+
+impl Drop for RedisTls {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(scripts_dir().join("redis-tls.sh"))
+            .args(["stop", &self.dir, &self.port.to_string()])
+            .output();
+    }
+}
