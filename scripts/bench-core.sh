@@ -58,8 +58,8 @@ awk -F'\t' '$1 == "GOAL" { printf "  %-8s %-18s %-50s %s\n", $5, $2, $3, $4 }' "
 
 rows=$(grep -c '^RATIO' "$out" || true)
 tables=$(grep -c '^### ' "$out" || true)
-if [ -z "${BENCH_ONLY:-}" ] && [ "$tables" -lt 8 ]; then
-    echo "bench-core.sh: expected 8 result tables, got $tables" >&2
+if [ -z "${BENCH_ONLY:-}" ] && [ "$tables" -lt 10 ]; then
+    echo "bench-core.sh: expected 10 result tables, got $tables" >&2
     echo "0 passed, 1 failed"
     exit 1
 fi

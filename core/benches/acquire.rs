@@ -394,18 +394,46 @@ impl SyncPeer for R2 {
 // ---------------------------------------------------------------- measuring
 
 /// One uncontended task: ns per acquire+release, looping for `dur`.
+/// Process CPU time in ns. The uncontended loops are measured in CPU time,
+/// not wall time: on a shared 2-core machine wall time also counts the slices
+/// other processes get, and the loop is the only busy thread of the process.
+#[cfg(target_os = "linux")]
+fn cpu_nanos() -> u64 {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+    let mut ts = Timespec { sec: 0, nsec: 0 };
+    // SAFETY: writes one timespec (64-bit Linux layout) through a valid pointer.
+    let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+    ts.sec as u64 * 1_000_000_000 + ts.nsec as u64
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cpu_nanos() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// One uncontended task: CPU ns per acquire+release, looping for `dur`.
 async fn async_ns_per_op<P: AsyncPeer>(p: Arc<P>, dur: Duration) -> f64 {
     tokio::spawn(async move {
         let start = Instant::now();
+        let cpu = cpu_nanos();
         let mut n = 0u64;
         loop {
             for _ in 0..256 {
                 p.op(false).await;
             }
             n += 256;
-            let e = start.elapsed();
-            if e >= dur {
-                return e.as_nanos() as f64 / n as f64;
+            if start.elapsed() >= dur {
+                return (cpu_nanos() - cpu) as f64 / n as f64;
             }
         }
     })
@@ -415,15 +443,15 @@ async fn async_ns_per_op<P: AsyncPeer>(p: Arc<P>, dur: Duration) -> f64 {
 
 fn sync_ns_per_op<P: SyncPeer>(p: &P, dur: Duration) -> f64 {
     let start = Instant::now();
+    let cpu = cpu_nanos();
     let mut n = 0u64;
     loop {
         for _ in 0..256 {
             p.op(false);
         }
         n += 256;
-        let e = start.elapsed();
-        if e >= dur {
-            return e.as_nanos() as f64 / n as f64;
+        if start.elapsed() >= dur {
+            return (cpu_nanos() - cpu) as f64 / n as f64;
         }
     }
 }
@@ -441,8 +469,10 @@ fn stopper(dur: Duration) -> Arc<AtomicBool> {
 }
 
 /// `tasks` tasks loop acquire+hold+release for `dur`: ops per second.
-async fn async_throughput<P: AsyncPeer>(p: &Arc<P>, tasks: usize, hold: bool, dur: Duration) -> f64 {
+/// Returns (operations per wall second, operations per process CPU second).
+async fn async_throughput<P: AsyncPeer>(p: &Arc<P>, tasks: usize, hold: bool, dur: Duration) -> (f64, f64) {
     let start = Instant::now();
+    let cpu = cpu_nanos();
     let stop = stopper(dur);
     let mut hs = Vec::with_capacity(tasks);
     for _ in 0..tasks {
@@ -463,11 +493,14 @@ async fn async_throughput<P: AsyncPeer>(p: &Arc<P>, tasks: usize, hold: bool, du
     for h in hs {
         total += h.await.expect("task");
     }
-    total as f64 / start.elapsed().as_secs_f64()
+    let cpu = (cpu_nanos() - cpu) as f64 / 1e9;
+    (total as f64 / start.elapsed().as_secs_f64(), total as f64 / cpu)
 }
 
-fn thread_throughput<P: SyncPeer>(p: &P, threads: usize, hold: bool, dur: Duration) -> f64 {
+/// Returns (operations per wall second, operations per process CPU second).
+fn thread_throughput<P: SyncPeer>(p: &P, threads: usize, hold: bool, dur: Duration) -> (f64, f64) {
     let start = Instant::now();
+    let cpu = cpu_nanos();
     let stop = stopper(dur);
     let total = AtomicU64::new(0);
     std::thread::scope(|s| {
@@ -486,7 +519,9 @@ fn thread_throughput<P: SyncPeer>(p: &P, threads: usize, hold: bool, dur: Durati
             });
         }
     });
-    total.into_inner() as f64 / start.elapsed().as_secs_f64()
+    let cpu = (cpu_nanos() - cpu) as f64 / 1e9;
+    let total = total.into_inner() as f64;
+    (total / start.elapsed().as_secs_f64(), total / cpu)
 }
 
 /// All `size` connections are held; `w` tasks queue for one; then the
@@ -495,7 +530,7 @@ fn thread_throughput<P: SyncPeer>(p: &P, threads: usize, hold: bool, dur: Durati
 async fn waiters_run<P: AsyncPeer>(p: &Arc<P>, size: usize, w: usize) -> (f64, f64, f64) {
     let held = p.hold(size).await;
     let started = Arc::new(AtomicUsize::new(0));
-    let t0 = Instant::now();
+    let t0 = cpu_nanos();
     let mut hs = Vec::with_capacity(w);
     for _ in 0..w {
         let p = p.clone();
@@ -506,15 +541,16 @@ async fn waiters_run<P: AsyncPeer>(p: &Arc<P>, size: usize, w: usize) -> (f64, f
         }));
     }
     while started.load(Ordering::Relaxed) < w {
-        tokio::task::yield_now().await;
+        // Sleep rather than spin: the wait must not burn the CPU being measured.
+        tokio::time::sleep(Duration::from_micros(200)).await;
     }
-    let t1 = Instant::now();
+    let t1 = cpu_nanos();
     drop(held);
     for h in hs {
         h.await.expect("waiter task");
     }
-    let t2 = Instant::now();
-    let per = |d: Duration| d.as_nanos() as f64 / w as f64;
+    let t2 = cpu_nanos();
+    let per = |d: u64| d as f64 / w as f64;
     (per(t2 - t0), per(t1 - t0), per(t2 - t1))
 }
 
@@ -523,7 +559,7 @@ async fn waiters_run<P: AsyncPeer>(p: &Arc<P>, size: usize, w: usize) -> (f64, f
 fn waiters_callback(p: &UniRaw, size: usize, w: usize) -> (f64, f64, f64) {
     let held = SyncPeer::hold(p, size);
     let (tx, rx) = mpsc::channel::<Checkout<u64>>();
-    let t0 = Instant::now();
+    let t0 = cpu_nanos();
     let mut handles = Vec::with_capacity(w);
     for _ in 0..w {
         let tx = tx.clone();
@@ -533,15 +569,15 @@ fn waiters_callback(p: &UniRaw, size: usize, w: usize) -> (f64, f64, f64) {
             let _ = tx.send(c);
         }));
     }
-    let t1 = Instant::now();
+    let t1 = cpu_nanos();
     drop(held);
     for _ in 0..w {
         let c = rx.recv_timeout(BIG_TIMEOUT).expect("every waiter is served");
         let _ = c.release();
     }
-    let t2 = Instant::now();
+    let t2 = cpu_nanos();
     drop(handles);
-    let per = |d: Duration| d.as_nanos() as f64 / w as f64;
+    let per = |d: u64| d as f64 / w as f64;
     (per(t2 - t0), per(t1 - t0), per(t2 - t1))
 }
 
@@ -734,7 +770,7 @@ macro_rules! each_async {
 fn section_uncontended(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>) {
     let size = 8;
     let set = rt.block_on(AsyncSet::new(size));
-    let mut t = Table::new("uncontended_async", "Uncontended acquire + release, 1 task (async)", "ns per op, lower is better", false, &ASYNC_COLS);
+    let mut t = Table::new("uncontended_async", "Uncontended acquire + release, 1 task (async)", "CPU ns per op, lower is better", false, &ASYNC_COLS);
     let s = rounds(5, o.rounds, |i| each_async!(set, i, |p| rt.block_on(async_ns_per_op(p.clone(), o.sample))));
     t.add(format!("1 task, pool {size}"), &s);
     set.check();
@@ -749,7 +785,7 @@ fn section_uncontended(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Tab
     let r2 = R2::new(size);
     drop(r2.hold(size));
     let cols = [("unipool try_acquire", true), ("unipool acquire_blocking", true), ("r2d2", false)];
-    let mut t = Table::new("uncontended_sync", "Uncontended acquire + release, 1 thread (sync)", "ns per op, lower is better", false, &cols);
+    let mut t = Table::new("uncontended_sync", "Uncontended acquire + release, 1 thread (sync)", "CPU ns per op, lower is better", false, &cols);
     let s = rounds(3, o.rounds, |i| match i {
         0 => sync_ns_per_op(&tr, o.sample),
         1 => sync_ns_per_op(&blk, o.sample),
@@ -771,6 +807,13 @@ fn section_async(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>) {
         true,
         &ASYNC_COLS,
     );
+    let mut c = Table::new(
+        "async_cpu",
+        "Contended async, per CPU: the same runs, operations per second of process CPU time",
+        "acquire+release per CPU-second, higher is better; robust to other load on the machine",
+        true,
+        &ASYNC_COLS,
+    );
     let sizes: &[usize] = &[8, 16];
     let tasks: &[usize] = &[8, 64, 256];
     for &size in sizes {
@@ -779,12 +822,19 @@ fn section_async(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>) {
             let s = rounds(5, o.rounds, |i| {
                 each_async!(set, i, |p| rt.block_on(async_throughput(p, n, true, o.sample)))
             });
-            t.add(format!("{n} tasks, pool {size}"), &s);
+            t.add(format!("{n} tasks, pool {size}"), &split(&s, |x| x.0));
+            c.add(format!("{n} tasks, pool {size}"), &split(&s, |x| x.1));
         }
         set.check();
     }
     t.print();
+    c.print();
     out.push(t);
+    out.push(c);
+}
+
+fn split<T>(s: &[Vec<T>], f: impl Fn(&T) -> f64) -> Vec<Vec<f64>> {
+    s.iter().map(|v| v.iter().map(&f).collect()).collect()
 }
 
 fn section_threads(o: &Opts, out: &mut Vec<Table>) {
@@ -793,6 +843,13 @@ fn section_threads(o: &Opts, out: &mut Vec<Table>) {
         "threads",
         "Contended blocking threads: acquire, hold across one thread::yield_now, release",
         "acquire+release per second, higher is better",
+        true,
+        &cols,
+    );
+    let mut c = Table::new(
+        "threads_cpu",
+        "Contended blocking threads, per CPU: the same runs, operations per second of process CPU time",
+        "acquire+release per CPU-second, higher is better; parked threads use no CPU, so this is efficiency, not throughput",
         true,
         &cols,
     );
@@ -806,13 +863,16 @@ fn section_threads(o: &Opts, out: &mut Vec<Table>) {
                 0 => thread_throughput(&uni, n, true, o.sample),
                 _ => thread_throughput(&r2, n, true, o.sample),
             });
-            t.add(format!("{n} threads, pool {size}"), &s);
+            t.add(format!("{n} threads, pool {size}"), &split(&s, |x| x.0));
+            c.add(format!("{n} threads, pool {size}"), &split(&s, |x| x.1));
         }
         check_created("unipool acquire_blocking", SyncPeer::created(&uni), size);
         check_created("r2d2", r2.created(), size);
     }
     t.print();
+    c.print();
     out.push(t);
+    out.push(c);
 }
 
 fn section_size(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>) {
@@ -820,7 +880,7 @@ fn section_size(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>) {
     let mut ta = Table::new(
         "size_async",
         "Cost vs pool size: uncontended acquire + release, 1 task, all N connections idle",
-        "ns per op, lower is better",
+        "CPU ns per op, lower is better",
         false,
         &ASYNC_COLS,
     );
@@ -828,7 +888,7 @@ fn section_size(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>) {
     let mut ts = Table::new(
         "size_sync",
         "Cost vs pool size: uncontended acquire + release, 1 thread, all N connections idle",
-        "ns per op, lower is better",
+        "CPU ns per op, lower is better",
         false,
         &cols,
     );
@@ -870,14 +930,14 @@ fn section_waiters(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>)
     let mut total = Table::new(
         "waiters_total",
         &format!("Waiters: W tasks queue on a pool of {size} held connections, then all are served"),
-        "ns per waiter (spawn + enqueue + serve), lower is better",
+        "CPU ns per waiter (spawn + enqueue + serve), lower is better",
         false,
         &cols,
     );
     let mut serve = Table::new(
         "waiters_serve",
         &format!("Waiters: serve phase only (release the {size} held connections until every waiter is done)"),
-        "ns per waiter, lower is better",
+        "CPU ns per waiter, lower is better",
         false,
         &cols,
     );
@@ -929,7 +989,7 @@ fn goals(tables: &[Table]) {
             }
         }
     }
-    for k in ["async", "threads"] {
+    for k in ["async", "threads", "async_cpu"] {
         let Some(t) = find(k) else { continue };
         for u in t.uni_cols() {
             let ratios: Vec<(f64, &str)> = t.rows.iter().filter_map(|(l, r)| t.ratio(r, u).map(|x| (x.0, l.as_str()))).collect();
