@@ -67,13 +67,19 @@ impl Histogram {
         self.sum_nanos.add_locked(n);
     }
     pub(crate) fn snapshot(&self) -> HistogramSnapshot {
+        self.snapshot_with_zeros(0)
+    }
+
+    /// The snapshot plus `zeros` observations of zero that were counted
+    /// elsewhere instead of being recorded one by one.
+    pub(crate) fn snapshot_with_zeros(&self, zeros: u64) -> HistogramSnapshot {
         let mut cumulative = Vec::with_capacity(16);
-        let mut acc = 0;
+        let mut acc = zeros;
         for b in &self.buckets {
             acc += b.get();
             cumulative.push(acc);
         }
-        HistogramSnapshot { cumulative, count: self.count.get(), sum: Duration::from_nanos(self.sum_nanos.get()) }
+        HistogramSnapshot { cumulative, count: self.count.get() + zeros, sum: Duration::from_nanos(self.sum_nanos.get()) }
     }
 }
 
@@ -105,6 +111,15 @@ pub(crate) struct Metrics {
 }
 
 impl Metrics {
+    /// Wait-time histogram: only waits that queued are recorded on the hot
+    /// path; immediate acquisitions (`acquired` minus recorded waits) are
+    /// added back here as zero-second observations.
+    pub(crate) fn wait_time_snapshot(&self) -> HistogramSnapshot {
+        let recorded = self.wait_time.count.get();
+        let zeros = self.acquired.get().saturating_sub(recorded);
+        self.wait_time.snapshot_with_zeros(zeros)
+    }
+
     pub(crate) fn closed_total(&self) -> u64 {
         self.closed.iter().map(Counter::get).sum()
     }

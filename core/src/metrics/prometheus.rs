@@ -55,7 +55,7 @@ pub(crate) fn render(s: &PoolStatus, m: &Metrics) -> String {
     gauge(&mut out, "db_client_connection_pending_requests", "The number of current pending requests for an open connection.", p, s.waiting);
     counter(&mut out, "db_client_connection_timeouts", "The number of connection timeouts that have occurred trying to obtain a connection from the pool.", p, s.timeouts);
     histogram(&mut out, "db_client_connection_create_time_seconds", "The time it took to create a new connection.", p, &m.create_time.snapshot());
-    histogram(&mut out, "db_client_connection_wait_time_seconds", "The time it took to obtain an open connection from the pool.", p, &m.wait_time.snapshot());
+    histogram(&mut out, "db_client_connection_wait_time_seconds", "The time it took to obtain an open connection from the pool.", p, &m.wait_time_snapshot());
     histogram(&mut out, "db_client_connection_use_time_seconds", "The time between borrowing a connection and returning it to the pool.", p, &m.use_time.snapshot());
     // unipool's own, beyond the OpenTelemetry set.
     gauge(&mut out, "unipool_connections_pending_creates", "Connections being created right now.", p, s.pending);

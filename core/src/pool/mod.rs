@@ -235,7 +235,9 @@ impl<T: Send + 'static> Shared<T> {
         // A zero bypass means "always ping" even within one tick of the coarse clock.
         let needs_ping = self.config.pool_pre_ping && !is_new && (bypass.is_zero() || now.since(meta.last_used) > bypass);
         self.metrics.acquired.add_locked(1);
-        self.metrics.wait_time.observe_locked(waited);
+        if !waited.is_zero() {
+            self.metrics.wait_time.observe_locked(waited);
+        }
         if self.config.leak_detection_threshold.is_some() {
             st.out.insert(meta.id, (now, false));
         }
@@ -719,7 +721,7 @@ impl<T: Send + 'static> RawPool<T> {
     /// Histograms of wait, use and create time.
     pub fn histograms(&self) -> crate::metrics::Histograms {
         crate::metrics::Histograms {
-            wait_time: self.shared.metrics.wait_time.snapshot(),
+            wait_time: self.shared.metrics.wait_time_snapshot(),
             use_time: self.shared.metrics.use_time.snapshot(),
             create_time: self.shared.metrics.create_time.snapshot(),
         }
