@@ -138,6 +138,18 @@ impl r2d2::ManageConnection for R2M {
     }
 }
 
+struct UniSyncM(Created);
+impl unipool::SyncManager for UniSyncM {
+    type Connection = u64;
+    type Error = NoErr;
+    fn connect(&self) -> Result<u64, NoErr> {
+        Ok(self.0.bump())
+    }
+    fn ping(&self, _: &mut u64) -> Result<(), NoErr> {
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------- contenders
 
 type Guard = Box<dyn Send>;
@@ -239,6 +251,30 @@ impl SyncPeer for UniRaw {
     }
     fn hold(&self, n: usize) -> Vec<Guard> {
         (0..n).map(|_| Box::new(checkout(self.0.acquire_blocking(None).expect("acquire"), &self.1)) as Guard).collect()
+    }
+    fn created(&self) -> u64 {
+        self.1.get()
+    }
+}
+
+/// `unipool::BlockingPool<M: SyncManager>` — the Rust front end for threads.
+struct UniBlk(unipool::BlockingPool<UniSyncM>, Created);
+impl UniBlk {
+    fn new(size: usize) -> Self {
+        let c = Created::default();
+        UniBlk(unipool::BlockingPool::new(UniSyncM(c.clone()), uni_config(size)).expect("pool"), c)
+    }
+}
+impl SyncPeer for UniBlk {
+    fn op(&self, hold: bool) {
+        let c = self.0.get().expect("unipool BlockingPool get");
+        if hold {
+            std::thread::yield_now();
+        }
+        drop(c);
+    }
+    fn hold(&self, n: usize) -> Vec<Guard> {
+        (0..n).map(|_| Box::new(self.0.get().expect("BlockingPool get")) as Guard).collect()
     }
     fn created(&self) -> u64 {
         self.1.get()
@@ -784,17 +820,21 @@ fn section_uncontended(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Tab
     drop(SyncPeer::hold(&blk, size));
     let r2 = R2::new(size);
     drop(r2.hold(size));
-    let cols = [("unipool try_acquire", true), ("unipool acquire_blocking", true), ("r2d2", false)];
+    let cols = [("unipool BlockingPool::get", true), ("unipool try_acquire", true), ("unipool acquire_blocking", true), ("r2d2", false)];
     let mut t = Table::new("uncontended_sync", "Uncontended acquire + release, 1 thread (sync)", "CPU ns per op, lower is better", false, &cols);
-    let s = rounds(3, o.rounds, |i| match i {
-        0 => sync_ns_per_op(&tr, o.sample),
-        1 => sync_ns_per_op(&blk, o.sample),
+    let bp = UniBlk::new(size);
+    drop(bp.hold(size));
+    let s = rounds(4, o.rounds, |i| match i {
+        0 => sync_ns_per_op(&bp, o.sample),
+        1 => sync_ns_per_op(&tr, o.sample),
+        2 => sync_ns_per_op(&blk, o.sample),
         _ => sync_ns_per_op(&r2, o.sample),
     });
     t.add(format!("1 thread, pool {size}"), &s);
     check_created("unipool try_acquire", tr.created(), size);
     check_created("unipool acquire_blocking", SyncPeer::created(&blk), size);
     check_created("r2d2", r2.created(), size);
+    check_created("unipool BlockingPool", bp.created(), size);
     t.print();
     out.push(t);
 }
@@ -838,7 +878,7 @@ fn split<T>(s: &[Vec<T>], f: impl Fn(&T) -> f64) -> Vec<Vec<f64>> {
 }
 
 fn section_threads(o: &Opts, out: &mut Vec<Table>) {
-    let cols = [("unipool acquire_blocking", true), ("r2d2", false)];
+    let cols = [("unipool BlockingPool::get", true), ("unipool acquire_blocking", true), ("r2d2", false)];
     let mut t = Table::new(
         "threads",
         "Contended blocking threads: acquire, hold across one thread::yield_now, release",
@@ -858,9 +898,12 @@ fn section_threads(o: &Opts, out: &mut Vec<Table>) {
         drop(SyncPeer::hold(&uni, size));
         let r2 = R2::new(size);
         drop(r2.hold(size));
+        let bp = UniBlk::new(size);
+        drop(bp.hold(size));
         for &n in &[1usize, 8, 64] {
-            let s = rounds(2, o.rounds, |i| match i {
-                0 => thread_throughput(&uni, n, true, o.sample),
+            let s = rounds(3, o.rounds, |i| match i {
+                0 => thread_throughput(&bp, n, true, o.sample),
+                1 => thread_throughput(&uni, n, true, o.sample),
                 _ => thread_throughput(&r2, n, true, o.sample),
             });
             t.add(format!("{n} threads, pool {size}"), &split(&s, |x| x.0));
@@ -868,6 +911,7 @@ fn section_threads(o: &Opts, out: &mut Vec<Table>) {
         }
         check_created("unipool acquire_blocking", SyncPeer::created(&uni), size);
         check_created("r2d2", r2.created(), size);
+        check_created("unipool BlockingPool", bp.created(), size);
     }
     t.print();
     c.print();
@@ -884,7 +928,7 @@ fn section_size(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>) {
         false,
         &ASYNC_COLS,
     );
-    let cols = [("unipool try_acquire", true), ("unipool acquire_blocking", true), ("r2d2", false)];
+    let cols = [("unipool BlockingPool::get", true), ("unipool try_acquire", true), ("unipool acquire_blocking", true), ("r2d2", false)];
     let mut ts = Table::new(
         "size_sync",
         "Cost vs pool size: uncontended acquire + release, 1 thread, all N connections idle",
@@ -906,14 +950,18 @@ fn section_size(rt: &tokio::runtime::Runtime, o: &Opts, out: &mut Vec<Table>) {
         drop(SyncPeer::hold(&blk, size));
         let r2 = R2::new(size);
         drop(r2.hold(size));
-        let s = rounds(3, o.rounds, |i| match i {
-            0 => sync_ns_per_op(&tr, o.sample),
-            1 => sync_ns_per_op(&blk, o.sample),
+        let bp = UniBlk::new(size);
+        drop(bp.hold(size));
+        let s = rounds(4, o.rounds, |i| match i {
+            0 => sync_ns_per_op(&bp, o.sample),
+            1 => sync_ns_per_op(&tr, o.sample),
+            2 => sync_ns_per_op(&blk, o.sample),
             _ => sync_ns_per_op(&r2, o.sample),
         });
         ts.add(format!("N = {size}"), &s);
         check_created("unipool try_acquire", tr.created(), size);
         check_created("r2d2", r2.created(), size);
+        check_created("unipool BlockingPool", bp.created(), size);
     }
     ta.print();
     out.push(ta);
@@ -1029,7 +1077,7 @@ fn goals(tables: &[Table]) {
 /// `--profile-op NAME ITERS [TASKS]`: runs exactly ITERS acquire+release of
 /// one contender (pool of 8, connections opened first), for callgrind/perf:
 /// run it with ITERS = 0 and N and divide the difference by N for a per-op cost.
-/// NAME: uni-pool, uni-raw, uni-try, uni-blocking, deadpool, bb8, mobc, r2d2.
+/// NAME: uni-pool, uni-raw, uni-try, uni-blocking, uni-blocking-pool, deadpool, bb8, mobc, r2d2.
 /// With TASKS > 1 the async contenders run TASKS tasks holding across a yield.
 fn profile_op(rt: &tokio::runtime::Runtime, name: &str, iters: u64, tasks: usize) {
     async fn run<P: AsyncPeer>(p: P, iters: u64, tasks: usize) {
@@ -1066,7 +1114,8 @@ fn profile_op(rt: &tokio::runtime::Runtime, name: &str, iters: u64, tasks: usize
         "uni-try" => run_sync(UniTry(UniRaw::new(8)), iters),
         "uni-blocking" => run_sync(UniRaw::new(8), iters),
         "r2d2" => run_sync(R2::new(8), iters),
-        other => panic!("--profile-op: unknown contender '{other}' (allowed: uni-pool, uni-raw, uni-try, uni-blocking, deadpool, bb8, mobc, r2d2)"),
+        "uni-blocking-pool" => run_sync(UniBlk::new(8), iters),
+        other => panic!("--profile-op: unknown contender '{other}' (allowed: uni-pool, uni-raw, uni-try, uni-blocking, uni-blocking-pool, deadpool, bb8, mobc, r2d2)"),
     }
     println!("profile-op {name}: {iters} ops in {:?}", t.elapsed());
 }
