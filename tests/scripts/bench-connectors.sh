@@ -5,6 +5,7 @@
 #   Redis:      unipool+redis vs deadpool-redis vs bb8-redis (64 workers, pool of 10, PING),
 #               redis-benchmark (PING_MBULK, 10 connections) as the ceiling.
 # Prints every median and the ratios. Env: DATABASE_URL, REDIS_URL, BENCH_SECS (5), BENCH_ROUNDS (3).
+# --smoke: one short round of everything (CI: proves the benchmarks run; numbers mean nothing).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -14,8 +15,13 @@ require_redis
 apt_install pgbench postgresql-contrib
 apt_install redis-benchmark redis-tools
 
+smoke=0
+[ "${1:-}" = "--smoke" ] && smoke=1
 secs=${BENCH_SECS:-5}
 rounds=${BENCH_ROUNDS:-3}
+rb_n=200000
+if [ "$smoke" = 1 ]; then secs=0.5; rounds=1; rb_n=5000; fi
+pg_secs=$(awk -v s="$secs" 'BEGIN { t = int(s + 0.5); print (t < 1 ? 1 : t) }')
 export BENCH_SECS=$secs BENCH_ROUNDS=$rounds BENCH_WORKERS=64 BENCH_POOL=10
 out=$(mktemp /tmp/unipool-bench-connectors.XXXXXX)
 trap 'rm -f "$out" "$out.sql"' EXIT
@@ -31,7 +37,7 @@ echo "== pgbench ceiling" >&2
 printf 'SELECT 1;\n' >"$out.sql"
 pg_tps=()
 for _ in $(seq 1 "$rounds"); do
-    t=$(pgbench -n -f "$out.sql" -c 10 -j 2 -T "$secs" -M prepared "$DATABASE_URL" 2>/dev/null \
+    t=$(pgbench -n -f "$out.sql" -c 10 -j 2 -T "$pg_secs" -M prepared "$DATABASE_URL" 2>/dev/null \
         | awk '/^tps = / {print $3}')
     echo "pgbench round: $t tps" >&2
     pg_tps+=("$t")
@@ -46,7 +52,7 @@ echo "== redis-benchmark ceiling" >&2
 rh=$(url_host "$REDIS_URL"); rp=$(url_port "$REDIS_URL" 6379)
 rb=()
 for _ in $(seq 1 "$rounds"); do
-    r=$(redis-benchmark -h "$rh" -p "$rp" -c 10 -n 200000 -t ping --csv 2>/dev/null \
+    r=$(redis-benchmark -h "$rh" -p "$rp" -c 10 -n "$rb_n" -t ping --csv 2>/dev/null \
         | awk -F'","' '/PING_MBULK/ {print $2}')
     echo "redis-benchmark round: $r rps" >&2
     rb+=("$r")
@@ -72,3 +78,9 @@ echo "redis unipool+redis / deadpool-redis                 = $(ratio "$ur" "$dr"
 echo "redis unipool+redis / bb8-redis                      = $(ratio "$ur" "$br")"
 echo "redis unipool+redis / redis-benchmark ceiling        = $(ratio "$ur" "$rc")"
 echo "redis unipool+redis / redis-rs, 10 conns, no pool    = $(ratio "$ur" "$rd")   (pool overhead)"
+# every contender must have produced a number
+for v in "$uni" "$sq" "$sqn" "$dp" "$sqd" "$pgc" "$ur" "$dr" "$br" "$rd" "$rc"; do
+    case "$v" in ''|0) echo "bench-connectors: a contender produced no result" >&2; exit 1 ;; esac
+done
+[ "$smoke" = 1 ] && echo "bench-connectors smoke: 11 passed, 0 failed"
+exit 0
