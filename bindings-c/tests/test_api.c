@@ -798,6 +798,23 @@ static void test_idle_timeout_reaped(void) {
     check_balanced(&db, 0);
 }
 
+/* The pool's own maintenance thread reaps idle connections without any call from us. */
+static void test_background_thread_reaps(void) {
+    fake_db db = {0};
+    unipool_pool *pool = fake_pool(&db, "pool_size=2 max_overflow=0 idle_timeout=50ms maintenance_interval=20ms");
+    if (!pool) return;
+    unipool_conn *a = NULL, *b = NULL;
+    CHECK_OK(unipool_pool_acquire(pool, 1000, &a));
+    CHECK_OK(unipool_pool_acquire(pool, 1000, &b));
+    CHECK_OK(unipool_conn_release(a));
+    CHECK_OK(unipool_conn_release(b));
+    for (int i = 0; i < 500 && atomic_load(&db.closed) < 2; i++) usleep(10000);
+    CHECK_EQ_L(atomic_load(&db.closed), 2);
+    CHECK_EQ_L(pool_status(pool).open, 0);
+    unipool_pool_free(pool);
+    check_balanced(&db, 0);
+}
+
 static void test_handle_outlives_pool(void) {
     fake_db db = {0};
     unipool_pool *pool = fake_pool(&db, "pool_size=2");
@@ -1062,6 +1079,7 @@ int main(int argc, char **argv) {
     RUN(test_max_uses);
     RUN(test_min_idle_maintenance);
     RUN(test_idle_timeout_reaped);
+    RUN(test_background_thread_reaps);
     RUN(test_handle_outlives_pool);
     RUN(test_last_error_is_per_thread);
     RUN(test_initialization_fail_timeout);
