@@ -83,3 +83,36 @@ async fn connect_error_is_typed_and_masks_the_password() {
     assert!(!text.contains("My-S3cret"), "{text}");
     assert!(matches!(err.kind(), ErrorKind::ConnectFailed | ErrorKind::PoolTimeout), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_ping_replaces_a_killed_connection() {
+    let mut cfg = config(1, 0);
+    cfg.pool_pre_ping = true;
+    cfg.pre_ping_bypass = Duration::ZERO;
+    let pool = Pool::new(MySqlManager::from_url(&mysql_url()).unwrap(), cfg).unwrap();
+    let id: u64 = {
+        let mut conn = pool.get().await.unwrap();
+        sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut *conn).await.unwrap()
+    };
+    assert!(eventually(Duration::from_secs(5), || pool.status().idle == 1).await);
+    let mut admin = sqlx::MySqlConnection::connect(&mysql_url()).await.unwrap();
+    admin.execute(format!("KILL {id}").as_str()).await.unwrap();
+    let mut gone = false;
+    for _ in 0..200 {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?")
+            .bind(id)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        if n == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gone, "connection {id} still listed after KILL");
+    let mut conn = pool.get().await.expect("pre-ping should hide the killed connection");
+    let id2: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut *conn).await.unwrap();
+    assert_ne!(id, id2);
+    assert!(pool.status().ping_failures >= 1, "{:?}", pool.status());
+}
