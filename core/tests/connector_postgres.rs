@@ -480,3 +480,20 @@ mod parking_lot_free {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_connect_error_is_not_retried_until_the_deadline() {
+    // An unknown database (SQLSTATE 3D000) will not fix itself: get() must fail at once
+    // with ConnectFailed instead of retrying for the whole pool_timeout.
+    let base = database_url();
+    let (head, _) = base.rsplit_once('/').expect("DATABASE_URL has a database path");
+    let url = format!("{head}/unipool_no_such_database_{}", std::process::id());
+    let mut cfg = config(1, 0);
+    cfg.pool_timeout = Duration::from_secs(20);
+    let pool = pool(&url, cfg);
+    let started = Instant::now();
+    let err = pool.get().await.expect_err("connected to a database that does not exist");
+    assert_eq!(err.kind(), ErrorKind::ConnectFailed, "{}", chain(&err));
+    assert!(started.elapsed() < Duration::from_secs(5), "retried a permanent error for {:?}", started.elapsed());
+    assert!(chain(&err).contains("does not exist"), "{}", chain(&err));
+}
