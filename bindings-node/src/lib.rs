@@ -32,8 +32,8 @@ use napi::threadsafe_function::{ErrorStrategy, ThreadsafeFunction, ThreadsafeFun
 use napi::{Env, JsFunction, JsObject, JsUnknown, ValueType};
 use parking_lot::Mutex;
 use unipool::{
-    Checkout, Clock, CloseReason, ConfigValue, CreatePermit, ErrorKind, Grant, PoolConfig, PoolStatus,
-    RawPool, WaitHandle,
+    Checkout, Clock, CloseReason, ConfigValue, CreatePermit, ErrorKind, Grant, PoolConfig,
+    PoolStatus, RawPool, WaitHandle,
 };
 
 thread_local! {
@@ -131,7 +131,11 @@ pub fn error_code(kind: ErrorKind) -> &'static str {
 /// position in `CloseReason::ALL` plus one (0 = kept). `closeReasonNames()`
 /// gives JS the names in the same order.
 pub fn close_reason_code(r: CloseReason) -> u32 {
-    CloseReason::ALL.iter().position(|x| *x == r).map(|i| i as u32 + 1).unwrap_or(0)
+    CloseReason::ALL
+        .iter()
+        .position(|x| *x == r)
+        .map(|i| i as u32 + 1)
+        .unwrap_or(0)
 }
 
 fn reason_name(r: CloseReason) -> &'static str {
@@ -271,7 +275,10 @@ impl NativePool {
         manual_clock: Option<bool>,
     ) -> Result<Self> {
         if keys.len() != values.len() {
-            return Err(usage(&env, "NativePool: keys and values differ in length".into()));
+            return Err(usage(
+                &env,
+                "NativePool: keys and values differ in length".into(),
+            ));
         }
         let mut config = match env_prefix {
             Some(p) => PoolConfig::from_env_prefix(&p).map_err(|e| throw(&env, &e))?,
@@ -282,9 +289,14 @@ impl NativePool {
             config.set(k, v).map_err(|e| throw(&env, &e))?;
         }
         config.normalize().map_err(|e| throw(&env, &e))?;
-        let clock = if manual_clock.unwrap_or(false) { Clock::manual() } else { Clock::system() };
+        let clock = if manual_clock.unwrap_or(false) {
+            Clock::manual()
+        } else {
+            Clock::system()
+        };
         let pool = RawPool::with_clock(config, clock).map_err(|e| throw(&env, &e))?;
-        let mut tsfn: Tsfn = on_ready.create_threadsafe_function(0, |_ctx| Ok(Vec::<u32>::new()))?;
+        let mut tsfn: Tsfn =
+            on_ready.create_threadsafe_function(0, |_ctx| Ok(Vec::<u32>::new()))?;
         // Never keeps the process alive by itself; JS refs it while it waits.
         tsfn.unref(&env)?;
         ON_JS_THREAD.with(|c| c.set(true));
@@ -341,7 +353,12 @@ impl NativePool {
     /// (call `takeReady()` now), else 0. Only a `cancellable` wait can be
     /// withdrawn with `cancel` (the others skip keeping a handle).
     #[napi]
-    pub fn wait(&mut self, waiter_id: f64, timeout_ms: Option<f64>, cancellable: Option<bool>) -> u32 {
+    pub fn wait(
+        &mut self,
+        waiter_id: f64,
+        timeout_ms: Option<f64>,
+        cancellable: Option<bool>,
+    ) -> u32 {
         let waiter = waiter_id as u64;
         let shared = self.shared.clone();
         let handle = self
@@ -421,9 +438,12 @@ impl NativePool {
     }
 
     fn take_permit(&mut self, env: &Env, what: &str, permit_id: f64) -> Result<CreatePermit<u64>> {
-        self.permits
-            .remove(&(permit_id as u64))
-            .ok_or_else(|| usage(env, format!("{what}: permit {permit_id} is not outstanding")))
+        self.permits.remove(&(permit_id as u64)).ok_or_else(|| {
+            usage(
+                env,
+                format!("{what}: permit {permit_id} is not outstanding"),
+            )
+        })
     }
 
     /// The host created object `key` for `permitId`; it is now checked out.
@@ -466,9 +486,12 @@ impl NativePool {
     }
 
     fn take_checkout(&mut self, env: &Env, what: &str, key: f64) -> Result<Checkout<u64>> {
-        self.checkouts
-            .remove(&(key as u64))
-            .ok_or_else(|| usage(env, format!("{what}: object {key} is not checked out from this pool")))
+        self.checkouts.remove(&(key as u64)).ok_or_else(|| {
+            usage(
+                env,
+                format!("{what}: object {key} is not checked out from this pool"),
+            )
+        })
     }
 
     /// Back to the pool. `0`: kept (idle or handed to a waiter); otherwise the
@@ -506,7 +529,10 @@ impl NativePool {
                 c.ping_ok();
                 Ok(())
             }
-            None => Err(usage(&env, format!("pingOk: object {key} is not checked out from this pool"))),
+            None => Err(usage(
+                &env,
+                format!("pingOk: object {key} is not checked out from this pool"),
+            )),
         }
     }
 
@@ -533,13 +559,19 @@ impl NativePool {
     /// Whether the checked-out object should be pinged before use (pre-ping).
     #[napi]
     pub fn needs_ping(&self, key: f64) -> bool {
-        self.checkouts.get(&(key as u64)).map(|c| c.needs_ping()).unwrap_or(false)
+        self.checkouts
+            .get(&(key as u64))
+            .map(|c| c.needs_ping())
+            .unwrap_or(false)
     }
 
     /// How many times the checked-out object was handed out.
     #[napi]
     pub fn use_count(&self, key: f64) -> f64 {
-        self.checkouts.get(&(key as u64)).map(|c| c.use_count() as f64).unwrap_or(0.0)
+        self.checkouts
+            .get(&(key as u64))
+            .map(|c| c.use_count() as f64)
+            .unwrap_or(0.0)
     }
 
     /// Periodic housekeeping. Flat:
@@ -574,7 +606,13 @@ impl NativePool {
     #[napi]
     pub fn counts(&self) -> Vec<f64> {
         let s = self.pool.status();
-        vec![s.open as f64, s.idle as f64, s.in_use as f64, s.pending as f64, s.waiting as f64]
+        vec![
+            s.open as f64,
+            s.idle as f64,
+            s.in_use as f64,
+            s.pending as f64,
+            s.waiting as f64,
+        ]
     }
 
     /// The core's Prometheus text exposition.
@@ -596,11 +634,8 @@ impl NativePool {
 
     /// Closes the pool: waiters get `UNIPOOL_POOL_CLOSED`; returns idle keys to close.
     #[napi]
-    pub fn close(&mut self, env: Env) -> Result<Vec<f64>> {
-        let idle = self.pool.close();
-        // Permits never fulfilled would keep slots; they are dropped by their owners.
-        let _ = &env;
-        Ok(idle.into_iter().map(|k| k as f64).collect())
+    pub fn close(&mut self) -> Vec<f64> {
+        self.pool.close().into_iter().map(|k| k as f64).collect()
     }
 
     #[napi(getter)]
@@ -637,7 +672,10 @@ impl NativePool {
     #[napi]
     pub fn advance_clock(&self, env: Env, seconds: f64) -> Result<()> {
         if !(seconds.is_finite() && seconds >= 0.0) {
-            return Err(usage(&env, format!("advanceClock: seconds = {seconds}: expected a finite number >= 0")));
+            return Err(usage(
+                &env,
+                format!("advanceClock: seconds = {seconds}: expected a finite number >= 0"),
+            ));
         }
         self.pool
             .clock()
@@ -715,16 +753,30 @@ fn ms(d: Duration) -> Option<f64> {
 
 fn event_record(ev: &unipool::Event) -> Option<EventRecord> {
     use unipool::Event as E;
-    let rec = |kind, id, millis, reason, message| EventRecord { kind, id, millis, reason, message };
+    let rec = |kind, id, millis, reason, message| EventRecord {
+        kind,
+        id,
+        millis,
+        reason,
+        message,
+    };
     Some(match ev {
         E::Connect { id, took } => rec("connect", Some(*id), ms(*took), None, None),
         E::Checkout { id, waited, .. } => rec("checkout", Some(*id), ms(*waited), None, None),
         E::Checkin { id, used, .. } => rec("checkin", Some(*id), ms(*used), None, None),
-        E::Close { id, reason, .. } => rec("close", Some(*id), None, Some(reason_name(*reason)), None),
+        E::Close { id, reason, .. } => {
+            rec("close", Some(*id), None, Some(reason_name(*reason)), None)
+        }
         E::Invalidate { id, .. } => rec("invalidate", Some(*id), None, None, None),
         E::Timeout { waited, .. } => rec("timeout", None, ms(*waited), None, None),
         E::Leak { id, held, .. } => rec("leak", Some(*id), ms(*held), None, None),
-        E::ConnectFailed { error } => rec("connect_failed", None, None, None, Some(error.full_message())),
+        E::ConnectFailed { error } => rec(
+            "connect_failed",
+            None,
+            None,
+            None,
+            Some(error.full_message()),
+        ),
         #[allow(unreachable_patterns)]
         _ => return None,
     })
@@ -748,7 +800,10 @@ pub fn close_reason_names() -> Vec<&'static str> {
 /// `[kind, code]` pairs for every core error kind, for docs and tests.
 #[napi]
 pub fn error_codes() -> Vec<Vec<&'static str>> {
-    ErrorKind::ALL.iter().map(|k| vec![k.as_str(), error_code(*k)]).collect()
+    ErrorKind::ALL
+        .iter()
+        .map(|k| vec![k.as_str(), error_code(*k)])
+        .collect()
 }
 
 /// The effective configuration for `PoolConfig::from_env_prefix(prefix)`,
