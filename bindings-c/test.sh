@@ -115,6 +115,17 @@ for t in test_api test_threads; do
     fi
 done
 
+# The sanitized runs can fail: deliberately leaked configs must be reported by LeakSanitizer
+# (100 of them: the scan is conservative, so a single pointer may linger on the stack).
+printf '#include "unipool.h"\nint main(void){unipool_config *c=0; for(int i=0;i<100;i++) unipool_config_new(&c); c=0; (void)c; return 0;}\n' >"$WORK/leak.c"
+if gcc "${CFLAGS_COMMON[@]}" -fsanitize=address "$WORK/leak.c" "$STATIC_LIB" $NATIVE_LIBS -o "$WORK/leak" &&
+    ! ASAN_OPTIONS=detect_leaks=1 "$WORK/leak" >"$WORK/leak.out" 2>&1 && grep -q 'LeakSanitizer: detected memory leaks' "$WORK/leak.out"; then
+    pass "LeakSanitizer is active (a deliberate leak is reported)"
+else
+    cat "$WORK/leak.out" 2>/dev/null
+    fail "LeakSanitizer did not report a deliberate leak: the sanitized runs would prove nothing"
+fi
+
 # ---- 3. install + a C program outside the repo built with pkg-config alone ---------------------
 echo "== install into a temporary PREFIX and build outside the repo with pkg-config"
 PREFIX="$WORK/prefix"
