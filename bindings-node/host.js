@@ -38,7 +38,7 @@ class Host {
       envPrefix == null ? null : String(envPrefix),
       keys,
       values,
-      () => this.drain(),
+      () => this.wake(),
       !!opts.manualClock
     )
     this.waiters = new Map()
@@ -77,6 +77,15 @@ class Host {
     }
     // 1: the core answered at once (a release raced us): deliver now
     if (this.raw.wait(id, timeoutMs, cancellable === true) !== 0) this.drain()
+  }
+
+  /** The thread-safe function's call: answers or events arrived from another thread. */
+  wake() {
+    this.deliver(this.raw.takeReady(), 0)
+    if (this.eventsOn && this.onEvents) {
+      const evs = this.raw.takeEvents()
+      if (evs.length) this.onEvents(evs)
+    }
   }
 
   /** Delivers every answer the core has produced. Cheap when there is none. */

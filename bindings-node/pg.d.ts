@@ -2,14 +2,14 @@
 // (install @types/pg next to pg, as for pg itself), so a `pg.Pool` variable
 // accepts this Pool unchanged; unipool adds stats() and metricsText().
 import type { Pool as PgPool, PoolConfig as PgPoolConfig, PoolClient } from 'pg'
-import type { PoolStats } from './native'
+import type { PoolStats, PoolEvent } from './native'
 
 export interface PoolOptions extends PgPoolConfig {
   /** unipool extension: the pool's name in metrics and stats() (default "pg") */
   poolName?: string
 }
 
-export type { PoolClient, PoolStats }
+export type { PoolClient, PoolStats, PoolEvent }
 
 export declare class Pool extends PgPool {
   constructor(options?: PoolOptions, Client?: new (options?: any) => any)

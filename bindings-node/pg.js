@@ -117,8 +117,17 @@ class Pool extends EventEmitter {
         pool_pre_ping: false,
         reset_on_return: 'none',
       },
-      { refWhileWaiting: false }
+      {
+        refWhileWaiting: false,
+        onEvents: (evs) => {
+          for (const e of evs) this.emit('event', e)
+        },
+      }
     )
+    // unipool extension: the core's own events as pool.on('event', {type, id, ms, reason, message})
+    this.on('newListener', (name) => {
+      if (name === 'event' && !this._host.eventsOn) this._host.enableEvents(true)
+    })
     this._raw = this._host.raw
 
     this._clientMap = new Map() // key -> client: connecting, idle and checked out

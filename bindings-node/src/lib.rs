@@ -716,6 +716,7 @@ impl NativePool {
     /// Core events since the last call: `[{type, id?, ms?, reason?, message?}, ...]`.
     #[napi]
     pub fn take_events(&mut self, env: Env) -> Result<Vec<JsObject>> {
+        self.shared.notified.store(false, Ordering::Release);
         let batch = std::mem::take(&mut *self.shared.events.lock());
         let mut out = Vec::with_capacity(batch.len());
         for r in batch {

@@ -661,6 +661,18 @@ describe('pg drop-in: events and logging', () => {
     await pool.end()
   })
 
+  it('forwards the core\'s events as pool.on("event")', async () => {
+    const pool = new Pool({ max: 1 })
+    const seen = []
+    pool.on('event', (e) => seen.push(e.type))
+    await pool.query('SELECT 1')
+    await wait(20)
+    assert.ok(seen.includes('connect'), JSON.stringify(seen))
+    assert.ok(seen.includes('checkout'), JSON.stringify(seen))
+    assert.ok(seen.includes('checkin'), JSON.stringify(seen))
+    await pool.end()
+  })
+
   it('logs to the supplied log function', async () => {
     const messages = []
     const pool = new Pool({ log: (m) => messages.push(m) })
