@@ -328,6 +328,14 @@ impl PyPoolConfig {
         self.inner.leak_detection_threshold.map(duration_secs)
     }
     #[getter]
+    fn initialization_fail_timeout(&self) -> Option<f64> {
+        self.inner.initialization_fail_timeout.map(duration_secs)
+    }
+    #[getter]
+    fn maintenance_interval(&self) -> f64 {
+        duration_secs(self.inner.maintenance_interval)
+    }
+    #[getter]
     fn reset_on_return(&self) -> &'static str {
         self.inner.reset_on_return.as_str()
     }

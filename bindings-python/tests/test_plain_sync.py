@@ -365,3 +365,17 @@ def test_creator_returning_a_shared_object_is_a_usage_error(pg_url):
     finally:
         pool.close()
         shared.close()
+
+
+def test_initialization_fail_timeout_fails_fast_with_the_reason(pg_url):
+    bad = pg_url.rsplit("/", 1)[0] + "/no_such_database_unipool"
+    t0 = time.monotonic()
+    with pytest.raises(ConnectError) as ei:
+        unipool.Pool(lambda: psycopg.connect(bad), min_idle=1, initialization_fail_timeout=0.5)
+    assert time.monotonic() - t0 < 5
+    assert "no_such_database_unipool" in str(ei.value)
+    ok = unipool.Pool(lambda: psycopg.connect(pg_url), min_idle=2, initialization_fail_timeout=5)
+    try:
+        assert ok.stats().idle >= 2
+    finally:
+        ok.close()

@@ -278,6 +278,14 @@ class Pool(_Base, Generic[C]):
         self._maint_stop = threading.Event()
         if _needs_maintenance(self._config):
             self._start_maintenance()
+        ift = self._config.initialization_fail_timeout
+        if ift is not None and self._config.min_idle:
+            # HikariCP's initializationFailTimeout: fail at start, saying why
+            try:
+                self.wait_ready(ift)
+            except BaseException:
+                self.close()
+                raise
 
     # -- checkout / checkin --------------------------------------------------------
     def getconn(self, timeout: Optional[float] = None) -> C:
