@@ -180,14 +180,18 @@ if ! pg_isready -d "$DATABASE_URL" -t 5 >/dev/null 2>&1 && ! (exec 3<>/dev/tcp/1
     fail "examples/c-libpq: PostgreSQL missing"
 else
     rm -f "$WORK/c-libpq"
+    # Pool parameters travel in the URL (the example strips them with unipool_config_from_url).
+    case "$DATABASE_URL" in *\?*) sep='&' ;; *) sep='?' ;; esac
+    EXAMPLE_URL="${DATABASE_URL}${sep}pool_size=3&max_overflow=1&pool_pre_ping=true"
     if PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig" make -s -C "$ROOT/examples/c-libpq" -B c-libpq CFLAGS="-O2 -Wall -Wextra -Werror" >"$WORK/libpq-build.log" 2>&1 &&
-        LD_LIBRARY_PATH="$PREFIX/lib" "$ROOT/examples/c-libpq/c-libpq" >"$WORK/libpq.out" 2>&1 &&
+        DATABASE_URL="$EXAMPLE_URL" LD_LIBRARY_PATH="$PREFIX/lib" "$ROOT/examples/c-libpq/c-libpq" >"$WORK/libpq.out" 2>&1 &&
         grep -q '^queries ok: 300, failures: 0, dirty checkouts: 0' "$WORK/libpq.out" &&
+        grep -q '^pool libpq_example: .* max=4 ' "$WORK/libpq.out" &&
         grep -q 'libpq_example' "$WORK/libpq.out" && grep -q '^# TYPE' "$WORK/libpq.out"; then
         head -n 2 "$WORK/libpq.out"
         pass "examples/c-libpq: 6 threads x 50 queries through pooled PGconn*, metrics printed"
         # The same program under valgrind against the shared library: no memory error, no leak.
-        if LD_LIBRARY_PATH="$PREFIX/lib" valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        if DATABASE_URL="$EXAMPLE_URL" LD_LIBRARY_PATH="$PREFIX/lib" valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
             --error-exitcode=9 "$ROOT/examples/c-libpq/c-libpq" >"$WORK/libpq-vg.out" 2>&1 &&
             grep -q '^queries ok: 300, failures: 0' "$WORK/libpq-vg.out"; then
             pass "examples/c-libpq under valgrind (libunipool.so): no memory errors, nothing lost"

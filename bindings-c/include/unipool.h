@@ -521,6 +521,21 @@ int unipool_config_from_string(const char *text, struct unipool_config **out);
 int unipool_config_from_env(const char *prefix, struct unipool_config **out);
 
 /**
+ * Makes a config from the pool parameters in a database URL's query string over the defaults,
+ * e.g. "postgres://app:secret@db/test?pool_size=3&sslmode=require", and gives back the URL
+ * without them (here "postgres://app:secret@db/test?sslmode=require", for the driver) in
+ * `url_buf`, snprintf-style: at most url_buf_len-1 bytes plus a NUL, `*url_needed` (if not NULL)
+ * gets the full length; url_buf may be NULL when url_buf_len is 0. `*out` is a new config owned
+ * by the caller. The password stays in the returned URL (the driver needs it) but never appears
+ * in an error message.
+ */
+int unipool_config_from_url(const char *url,
+                            struct unipool_config **out,
+                            char *url_buf,
+                            size_t url_buf_len,
+                            size_t *url_needed);
+
+/**
  * Makes a config from TOML text (the [database.pool] table). `*out` is owned by the caller.
  */
 int unipool_config_from_toml(const char *toml, struct unipool_config **out);

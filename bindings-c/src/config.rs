@@ -314,6 +314,32 @@ pub unsafe extern "C" fn unipool_config_from_env(prefix: *const c_char, out: *mu
     })
 }
 
+/// Makes a config from the pool parameters in a database URL's query string over the defaults,
+/// e.g. "postgres://app:secret@db/test?pool_size=3&sslmode=require", and gives back the URL
+/// without them (here "postgres://app:secret@db/test?sslmode=require", for the driver) in
+/// `url_buf`, snprintf-style: at most url_buf_len-1 bytes plus a NUL, `*url_needed` (if not NULL)
+/// gets the full length; url_buf may be NULL when url_buf_len is 0. `*out` is a new config owned
+/// by the caller. The password stays in the returned URL (the driver needs it) but never appears
+/// in an error message.
+#[no_mangle]
+pub unsafe extern "C" fn unipool_config_from_url(
+    url: *const c_char,
+    out: *mut *mut unipool_config,
+    url_buf: *mut c_char,
+    url_buf_len: usize,
+    url_needed: *mut usize,
+) -> c_int {
+    guard(|| {
+        check_out(out)?;
+        if url_buf.is_null() && url_buf_len != 0 {
+            return Err(FfiError::usage("argument 'url_buf' is NULL but 'url_buf_len' is not 0"));
+        }
+        let (cfg, rest) = PoolConfig::from_url(arg_str(url, "url")?)?;
+        copy_out(&rest, url_buf, url_buf_len, url_needed)?;
+        put_config(out, cfg)
+    })
+}
+
 /// Makes a config from TOML text (the [database.pool] table). `*out` is owned by the caller.
 #[no_mangle]
 pub unsafe extern "C" fn unipool_config_from_toml(toml: *const c_char, out: *mut *mut unipool_config) -> c_int {

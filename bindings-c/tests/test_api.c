@@ -253,6 +253,23 @@ static void test_config(void) {
     unsetenv("CTEST_POOL_POOL_SIZE");
     unsetenv("CTEST_POOL_MAX_OVERFLOW");
 
+    char url[128];
+    needed = 0;
+    CHECK_OK(unipool_config_from_url("postgres://app:s3cr3t@db/test?pool_size=3&sslmode=require", &cfg, url, sizeof url, &needed));
+    CHECK(strcmp(url, "postgres://app:s3cr3t@db/test?sslmode=require") == 0);
+    CHECK_EQ_L(needed, strlen("postgres://app:s3cr3t@db/test?sslmode=require"));
+    CHECK_OK(unipool_config_get_settings(cfg, &s));
+    CHECK_EQ_L(s.pool_size, 3);
+    unipool_config_free(cfg);
+    cfg = (unipool_config *)1;
+    CHECK_RC(unipool_config_from_url("postgres://app:s3cr3t@db/test?pool_size=many", &cfg, NULL, 0, NULL), UNIPOOL_E_INVALID_CONFIG);
+    CHECK(cfg == NULL);
+    CHECK_CONTAINS(unipool_last_error_message(), "pool_size");
+    CHECK(strstr(unipool_last_error_message(), "s3cr3t") == NULL);
+    CHECK_RC(unipool_config_from_url(NULL, &cfg, NULL, 0, NULL), UNIPOOL_E_INVALID_USAGE);
+    CHECK_RC(unipool_config_from_url("postgres://h/db", &cfg, NULL, 5, NULL), UNIPOOL_E_INVALID_USAGE);
+    CHECK(cfg == NULL);
+
     CHECK_OK(unipool_config_from_toml("[database.pool]\npool_size = 6\nmax_overflow = 2\n", &cfg));
     CHECK_OK(unipool_config_get_settings(cfg, &s));
     CHECK_EQ_L(s.pool_size, 6);

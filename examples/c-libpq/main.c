@@ -4,9 +4,10 @@
  *   reset:  ROLLBACK (or COMMIT) when a transaction was left open     close: PQfinish
  *
  * Build:  cc main.c $(pkg-config --cflags --libs unipool libpq) -lpthread -o c-libpq
- * Run:    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test ./c-libpq
- * Pool settings come from "pool_size=3 max_overflow=1 pool_pre_ping=true" overridden by any
- * DB_POOL_* environment variables (e.g. DB_POOL_POOL_SIZE=2). Exits non-zero on any failure. */
+ * Run:    DATABASE_URL='postgres://postgres@127.0.0.1:5432/test?pool_size=3&max_overflow=1&pool_pre_ping=true' ./c-libpq
+ * Pool settings come from the URL's query (unipool_config_from_url takes them out; libpq gets the
+ * rest), overridden by DB_POOL_* environment variables (e.g. DB_POOL_POOL_SIZE=2); what neither
+ * sets has unipool's defaults (pool_size 5, max_overflow 10). Exits non-zero on any failure. */
 #include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -121,13 +122,24 @@ int main(void) {
 
     unipool_config *cfg = NULL;
     unipool_config *env = NULL;
-    if (unipool_config_from_string("name=libpq_example pool_size=3 max_overflow=1 "
-                                   "pool_pre_ping=true pool_timeout=10s",
-                                   &cfg) != UNIPOOL_OK) {
-        fprintf(stderr, "config: %s\n", unipool_last_error_message());
+    /* pool parameters travel in the URL; conninfo is the URL without them, for libpq */
+    static char conninfo[2048];
+    size_t needed = 0;
+    if (unipool_config_from_url(url, &cfg, conninfo, sizeof conninfo, &needed) != UNIPOOL_OK) {
+        fprintf(stderr, "DATABASE_URL: %s\n", unipool_last_error_message());
         return 1;
     }
-    /* DB_POOL_* environment variables override the defaults above. from_env validates them all
+    if (needed >= sizeof conninfo) {
+        fprintf(stderr, "DATABASE_URL is longer than %zu bytes\n", sizeof conninfo - 1);
+        unipool_config_free(cfg);
+        return 1;
+    }
+    if (unipool_config_set(cfg, "name", "libpq_example") != UNIPOOL_OK) {
+        fprintf(stderr, "config: %s\n", unipool_last_error_message());
+        unipool_config_free(cfg);
+        return 1;
+    }
+    /* DB_POOL_* environment variables override the settings above. from_env validates them all
      * (its errors name the variable and value); then the ones that are set are applied. */
     if (unipool_config_from_env("DB_POOL_", &env) != UNIPOOL_OK) {
         fprintf(stderr, "config from environment: %s\n", unipool_last_error_message());
@@ -147,7 +159,7 @@ int main(void) {
         }
     }
 
-    unipool_callbacks cb = {pg_create, pg_ping, pg_reset, pg_close, (void *)url};
+    unipool_callbacks cb = {pg_create, pg_ping, pg_reset, pg_close, conninfo};
     unipool_pool *pool = NULL;
     if (unipool_pool_new(cfg, &cb, &pool) != UNIPOOL_OK) {
         fprintf(stderr, "pool: %s\n", unipool_last_error_message());
