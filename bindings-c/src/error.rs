@@ -45,10 +45,8 @@ pub(crate) fn code_of(kind: ErrorKind) -> c_int {
         ErrorKind::InvalidConfig => UNIPOOL_E_INVALID_CONFIG,
         ErrorKind::InvalidUsage => UNIPOOL_E_INVALID_USAGE,
         ErrorKind::Internal => UNIPOOL_E_INTERNAL,
-        // ErrorKind is #[non_exhaustive]: a kind added to the core later is
-        // reported as internal until it gets its own code here.
-        #[allow(unreachable_patterns)]
-        _ => UNIPOOL_E_INTERNAL,
+        // No wildcard: ErrorKind is exhaustive on purpose, so a kind added to
+        // the core fails this build until it gets its own code here.
     };
     code as c_int
 }

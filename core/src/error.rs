@@ -11,7 +11,10 @@ use std::time::Duration;
 use crate::pool::PoolStatus;
 
 /// What went wrong, independent of the language the caller uses.
-#[non_exhaustive]
+///
+/// Deliberately not `#[non_exhaustive]`: every binding maps it with an
+/// exhaustive `match` and no wildcard, so a new kind fails their build
+/// instead of silently becoming "internal".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     /// No connection became available within `pool_timeout`.
