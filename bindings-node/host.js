@@ -104,8 +104,24 @@ class Host {
   release(key) {
     if (this.waiters.size === 0) return this.raw.release(key)
     const out = this.raw.releaseTake(key)
+    if (typeof out === 'number') {
+      // kept and handed straight to waiter `out`
+      this.deliverOne(out, key)
+      return 0
+    }
     this.deliver(out, 1)
     return out[0]
+  }
+
+  /** Waiter `id` now holds `key` (the common hand-off, without an array). */
+  deliverOne(id, key) {
+    const cb = this.waiters.get(id)
+    this.waiters.delete(id)
+    if (this._reffed && this.waiters.size === 0) {
+      this._reffed = false
+      this.raw.setRef(false)
+    }
+    if (cb) cb(key, null)
   }
 
   deliver(out, start) {

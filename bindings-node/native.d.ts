@@ -14,7 +14,7 @@ export declare class NativePool {
   fail(permitId: number, kind: string, message: string): void
   dropPermit(permitId: number): void
   release(key: number): number
-  releaseTake(key: number): number[]
+  releaseTake(key: number): number | number[]
   invalidate(key: number): void
   detach(key: number): void
   pingOk(key: number): void

@@ -371,6 +371,11 @@ class Pool extends EventEmitter {
     // one native call; with callers queued it also collects the hand-off
     const host = this._host
     const out = host.waiters.size !== 0 ? this._raw.releaseTake(key) : null
+    if (typeof out === 'number') {
+      // kept and handed straight to the oldest waiter (id `out`)
+      host.deliverOne(out, key)
+      return
+    }
     const reason = out === null ? this._raw.release(key) : out[0]
     if (reason !== 0) {
       const name = CLOSE_REASONS[reason]

@@ -108,11 +108,9 @@ struct EventRecord {
 // Error mapping: the one place ErrorKind becomes a JS `err.code`.
 // ---------------------------------------------------------------------------
 
-/// `err.code` for a core error kind.
-///
-/// `ErrorKind` is `#[non_exhaustive]`, so the compiler demands a wildcard arm;
-/// the unit test below checks this table against `ErrorKind::ALL`, so a kind
-/// added to the core fails this crate's tests until it is mapped here.
+/// `err.code` for a core error kind: the one exhaustive match (no wildcard,
+/// so a kind added to the core breaks this build until it is mapped here; the
+/// unit test below also checks the table against the core's own codes).
 pub fn error_code(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::PoolTimeout => "UNIPOOL_POOL_TIMEOUT",
@@ -123,7 +121,6 @@ pub fn error_code(kind: ErrorKind) -> &'static str {
         ErrorKind::InvalidConfig => "UNIPOOL_INVALID_CONFIG",
         ErrorKind::InvalidUsage => "UNIPOOL_INVALID_USAGE",
         ErrorKind::Internal => "UNIPOOL_INTERNAL",
-        _ => "UNIPOOL_INTERNAL",
     }
 }
 
@@ -386,17 +383,40 @@ impl NativePool {
     }
 
     /// `release(key)` and `takeReady()` in one call, for when JS has waiters
-    /// (a release usually hands the object to one): `[reason, waiterId, answer, ...]`.
+    /// (a release usually hands the object to one). The common case — kept,
+    /// and handed straight to exactly one waiter — answers just that waiter's
+    /// id (a number: the object `key` is now checked out by it); anything else
+    /// answers `[reason, waiterId, answer, ...]`.
     #[napi]
-    pub fn release_take(&mut self, env: Env, key: f64) -> Result<Vec<f64>> {
+    pub fn release_take(&mut self, env: Env, key: f64) -> Result<Either<f64, Vec<f64>>> {
         let c = self.take_checkout(&env, "release", key)?;
         let reason = match c.release() {
             None => 0,
             Some((_k, reason)) => close_reason_code(reason),
         };
+        if reason == 0 {
+            let single = {
+                let mut ready = self.shared.ready.lock();
+                let handed = ready.len() == 1
+                    && matches!(&ready[0].1, Outcome::Granted(Grant::Idle(c)) if *c.conn() == key as u64);
+                if handed {
+                    ready.pop()
+                } else {
+                    None
+                }
+            };
+            if let Some((waiter, Outcome::Granted(g))) = single {
+                self.shared.notified.store(false, Ordering::Release);
+                if !self.waits.is_empty() {
+                    self.waits.remove(&waiter);
+                }
+                self.store_grant(g);
+                return Ok(Either::A(waiter as f64));
+            }
+        }
         let mut out = vec![f64::from(reason)];
         self.take_ready_into(&mut out);
-        Ok(out)
+        Ok(Either::B(out))
     }
 
     fn take_ready_into(&mut self, out: &mut Vec<f64>) {
