@@ -65,6 +65,34 @@ async function main() {
   out.cases.pg = a
   await Promise.all([pgPool.end(), uPool.end()])
 
+  // ---- A2: the same drop-in path with a fake pg Client (no socket, no server):
+  // what the pool itself costs per query, drop-in vs pg-pool.
+  const EventEmitter = require('events')
+  class FakeClient extends EventEmitter {
+    constructor() {
+      super()
+      this._queryable = true
+      this._ending = false
+    }
+    connect(cb) {
+      setImmediate(cb)
+    }
+    query(text, values, cb) {
+      setImmediate(() => cb(undefined, { rows: [] }))
+    }
+    end(cb) {
+      this._ending = true
+      if (cb) setImmediate(cb)
+    }
+  }
+  const fp = new pg.Pool({ max: 10, Client: FakeClient })
+  const fu = new UPool({ max: 10, Client: FakeClient })
+  out.cases.pgfake = await compare('A2. fake client (pool cost only), 64 loops, max 10', 64, [
+    { name: 'unipool/pg', op: () => fu.query('SELECT 1') },
+    { name: 'pg-pool (pg.Pool)', op: () => fp.query('SELECT 1') },
+  ])
+  await Promise.all([fp.end(), fu.end()])
+
   // ---- B: no-op resource
   const { createPool } = require('unipool')
   const genericPool = require('generic-pool')
@@ -106,6 +134,7 @@ async function main() {
   const m = (rows, name) => rows.find((r) => r.name === name).median
   const ratios = {
     pg: m(out.cases.pg, 'unipool/pg') / m(out.cases.pg, 'pg-pool (pg.Pool)'),
+    pg_fake_client: m(out.cases.pgfake, 'unipool/pg') / m(out.cases.pgfake, 'pg-pool (pg.Pool)'),
     noop1_generic: m(out.cases.noop1, 'unipool createPool') / m(out.cases.noop1, 'generic-pool'),
     noop1_tarn: m(out.cases.noop1, 'unipool createPool') / m(out.cases.noop1, 'tarn'),
     noop64_generic: m(out.cases.noop64, 'unipool createPool') / m(out.cases.noop64, 'generic-pool'),
