@@ -45,9 +45,7 @@ fn exception_class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::InvalidConfig => "ConfigError",
         ErrorKind::InvalidUsage => "UsageError",
         ErrorKind::Internal => "InternalError",
-        // ErrorKind is #[non_exhaustive]: a kind added to the core after this
-        // binding was built surfaces as InternalError with its own `kind` string.
-        _ => "InternalError",
+        // No wildcard: a kind added to the core must break this build.
     }
 }
 
@@ -383,12 +381,13 @@ impl Shared {
         let obj = co.conn().clone_ref(py);
         let key = key_of(obj.bind(py));
         let dup = {
-            let mut out = self.out.lock();
-            if out.contains_key(&key) {
-                Some(co)
-            } else {
-                out.insert(key, co);
-                None
+            use std::collections::hash_map::Entry;
+            match self.out.lock().entry(key) {
+                Entry::Occupied(_) => Some(co),
+                Entry::Vacant(v) => {
+                    v.insert(co);
+                    None
+                }
             }
         };
         if let Some(dup) = dup {
