@@ -123,7 +123,16 @@ impl<T: Send + 'static> Default for Outbox<T> {
 }
 
 impl<T: Send + 'static> Outbox<T> {
+    #[inline]
     pub(crate) fn flush(self, shared: &Shared<T>) {
+        if self.wake.is_empty() && self.events.is_empty() {
+            return;
+        }
+        self.flush_slow(shared)
+    }
+
+    #[inline(never)]
+    fn flush_slow(self, shared: &Shared<T>) {
         for w in self.wake {
             w.wake();
         }
