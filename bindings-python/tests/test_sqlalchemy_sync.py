@@ -142,6 +142,9 @@ def test_waiting_releases_the_gil_and_gets_the_returned_connection(sa_pg_url):
 
         t = threading.Thread(target=waiter)
         t.start()
+        deadline = time.monotonic() + 10
+        while e.pool.stats().waiting != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         # while the waiter is parked in the core, this thread keeps running Python
         counter = 0
         t_end = time.monotonic() + 0.3
