@@ -183,6 +183,31 @@ describe('plain API: acquire and release', () => {
     await p.close()
   })
 
+  it('many waiters timing out on the core\'s timer thread are all answered once', async () => {
+    const f = counterFactory()
+    const p = createPool({ create: f.create, poolSize: 2, maxOverflow: 0, poolTimeout: 0.03 })
+    const held = [await p.acquire(), await p.acquire()]
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        p.acquire().then(
+          () => 'got',
+          (e) => e.code
+        )
+      )
+    )
+    assert.deepEqual(new Set(results), new Set(['UNIPOOL_POOL_TIMEOUT']))
+    const s = p.stats()
+    assert.equal(s.timeouts, 200)
+    assert.equal(s.waiting, 0)
+    assert.equal(s.inUse, 2)
+    for (const r of held) p.release(r)
+    // and the pool still serves
+    const r = await p.acquire()
+    p.release(r)
+    assert.equal(p.stats().idle, 2)
+    await p.close()
+  })
+
   it('a per-call timeout overrides pool_timeout', async () => {
     const f = counterFactory()
     const p = createPool({ create: f.create, poolSize: 1, maxOverflow: 0, poolTimeout: 30 })
