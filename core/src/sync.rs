@@ -3,7 +3,7 @@
 
 #[cfg(not(feature = "loom-model"))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     pub(crate) use std::sync::{Arc, Weak};
 
     /// A mutex whose `lock` never fails (parking_lot outside loom).
@@ -24,7 +24,7 @@ mod imp {
 
 #[cfg(feature = "loom-model")]
 mod imp {
-    pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     // Reference counting is not what the model checks; std's Arc keeps
     // `self: &Arc<Self>` receivers working.
     pub(crate) use std::sync::Arc;

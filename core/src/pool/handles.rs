@@ -238,9 +238,7 @@ impl<T: Send + 'static> Checkout<T> {
         let mut st = self.shared.state.lock();
         let r = self.shared.release_locked(&mut st, obj, self.meta, self.checked_out_at, now, &mut out);
         drop(st);
-        if !out.wake.is_empty() || !out.events.is_empty() {
-            out.flush(&self.shared);
-        }
+        out.flush(&self.shared);
         r
     }
 

@@ -112,20 +112,32 @@ impl<T: Send + 'static> State<T> {
 
 /// Work to do once the lock is released.
 pub(crate) struct Outbox<T: Send + 'static> {
+    /// The first waiter to wake, inline: almost every operation wakes at most
+    /// one, and a Vec would allocate for it.
+    pub wake_one: Option<Arc<Waiter<T>>>,
     pub wake: Vec<Arc<Waiter<T>>>,
     pub events: Vec<Event>,
 }
 
 impl<T: Send + 'static> Default for Outbox<T> {
     fn default() -> Self {
-        Outbox { wake: Vec::new(), events: Vec::new() }
+        Outbox { wake_one: None, wake: Vec::new(), events: Vec::new() }
     }
 }
 
 impl<T: Send + 'static> Outbox<T> {
     #[inline]
+    pub(crate) fn wake(&mut self, w: Arc<Waiter<T>>) {
+        if self.wake_one.is_none() {
+            self.wake_one = Some(w);
+        } else {
+            self.wake.push(w);
+        }
+    }
+
+    #[inline]
     pub(crate) fn flush(self, shared: &Shared<T>) {
-        if self.wake.is_empty() && self.events.is_empty() {
+        if self.wake_one.is_none() && self.events.is_empty() {
             return;
         }
         self.flush_slow(shared)
@@ -133,6 +145,9 @@ impl<T: Send + 'static> Outbox<T> {
 
     #[inline(never)]
     fn flush_slow(self, shared: &Shared<T>) {
+        if let Some(w) = self.wake_one {
+            w.wake();
+        }
         for w in self.wake {
             w.wake();
         }
@@ -281,7 +296,11 @@ impl<T: Send + 'static> Shared<T> {
     }
 
     /// The oldest waiter that still waits, removed from the live count.
+    #[inline]
     fn pop_live_waiter(&self, st: &mut State<T>) -> Option<Arc<Waiter<T>>> {
+        if st.live_waiters == 0 {
+            return None;
+        }
         while let Some(w) = st.waiters.pop_front() {
             if w.is_waiting() {
                 st.live_waiters -= 1;
@@ -312,7 +331,7 @@ impl<T: Send + 'static> Shared<T> {
                         let waited = w.since.elapsed();
                         let c = self.checkout_locked(st, i.obj, i.meta, now, false, waited, out);
                         w.complete(Ok(Grant::Idle(c)));
-                        out.wake.push(w);
+                        out.wake(w);
                     }
                     None => {
                         st.idle.push_front(i);
@@ -328,7 +347,7 @@ impl<T: Send + 'static> Shared<T> {
             st.pending += 1;
             let waited = w.since.elapsed();
             w.complete(Ok(Grant::Create(CreatePermit::new(self.clone(), now, waited))));
-            out.wake.push(w);
+            out.wake(w);
         }
     }
 
@@ -373,7 +392,7 @@ impl<T: Send + 'static> Shared<T> {
                 let waited = w.since.elapsed();
                 let c = self.checkout_locked(st, obj, meta, now, false, waited, out);
                 w.complete(Ok(Grant::Idle(c)));
-                out.wake.push(w);
+                out.wake(w);
                 return None;
             }
         }
@@ -840,7 +859,7 @@ impl<T: Send + 'static> RawPool<T> {
         st.closed = true;
         while let Some(w) = self.shared.pop_live_waiter(&mut st) {
             w.complete(Err(self.shared.closed_error()));
-            out.wake.push(w);
+            out.wake(w);
         }
         st.waiters.clear();
         st.deadlines.clear();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::{Grant, Outbox, Shared};
 use crate::error::{Error, ErrorKind, Result};
-use crate::sync::{Arc, Mutex};
+use crate::sync::{Arc, AtomicBool, Mutex, Ordering};
 
 pub(crate) type Callback<T> = Box<dyn FnOnce(Result<Grant<T>>) + Send>;
 
@@ -46,6 +46,10 @@ pub(crate) struct Waiter<T: Send + 'static> {
     /// under the lock in arrival order, their deadlines are in queue order,
     /// so the deadline thread reads them from the queue instead of a heap.
     pub(crate) queue_deadline: Option<Instant>,
+    /// Mirrors `state == Waiting`. Every transition out of Waiting happens
+    /// under the pool lock, so code holding that lock can read this without
+    /// taking the slot's lock.
+    waiting: AtomicBool,
 }
 
 impl<T: Send + 'static> Waiter<T> {
@@ -55,11 +59,13 @@ impl<T: Send + 'static> Waiter<T> {
             slot: Mutex::new(Slot { state: WState::Waiting, notify }),
             since,
             queue_deadline: timeout.map(|t| since + t),
+            waiting: AtomicBool::new(true),
         })
     }
 
+    #[inline]
     pub(crate) fn is_waiting(&self) -> bool {
-        matches!(self.slot.lock().state, WState::Waiting)
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Records the answer. The caller holds the pool lock and has removed the
@@ -68,6 +74,7 @@ impl<T: Send + 'static> Waiter<T> {
         let mut s = self.slot.lock();
         debug_assert!(matches!(s.state, WState::Waiting));
         s.state = WState::Done(r);
+        self.waiting.store(false, Ordering::Relaxed);
     }
 
     /// Takes a finished answer, if there is one.
@@ -358,6 +365,7 @@ impl<T: Send + 'static> Shared<T> {
         match std::mem::replace(&mut s.state, WState::Taken) {
             WState::Waiting => {
                 s.state = WState::Cancelled;
+                w.waiting.store(false, Ordering::Relaxed);
                 drop(s);
                 // The diagnosis counts this waiter among those waiting.
                 let waited = w.since.elapsed();
@@ -453,7 +461,7 @@ impl<T: Send + 'static> Shared<T> {
             st.live_waiters -= 1;
             w.complete(Err(e));
             timed_out.push(waited);
-            out.wake.push(w);
+            out.wake(w);
         }
         loop {
             let Some(top) = st.deadlines.peek() else { break };
@@ -470,7 +478,7 @@ impl<T: Send + 'static> Shared<T> {
             st.live_waiters -= 1;
             d.waiter.complete(Err(e));
             timed_out.push(waited);
-            out.wake.push(d.waiter);
+            out.wake(d.waiter);
         }
         self.compact_waiters(&mut st);
         let next = match (st.deadlines.peek().map(|d| d.at), next_queue) {
