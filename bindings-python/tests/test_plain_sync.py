@@ -382,3 +382,46 @@ def test_initialization_fail_timeout_fails_fast_with_the_reason(pg_url):
         assert ok.stats().idle >= 2
     finally:
         ok.close()
+
+
+def test_timeout_after_failed_pings_names_the_broken_connection_as_cause(pg_url):
+    from unipool import ConnectionBrokenError
+
+    holder = []
+    threads = []
+
+    def ping(conn):
+        # while this caller pings, another caller queues for the only slot
+        t = threading.Thread(target=lambda: holder.append(pool.getconn(timeout=5)))
+        t.start()
+        threads.append(t)
+        deadline = time.monotonic() + 5
+        while pool.stats().waiting != 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        raise RuntimeError("server went away")
+
+    pool = unipool.Pool(
+        lambda: psycopg.connect(pg_url),
+        ping=ping,
+        pool_size=1,
+        max_overflow=0,
+        pool_pre_ping=True,
+        pre_ping_bypass=0,
+        pool_timeout=0.3,
+    )
+    try:
+        c = pool.getconn()
+        pool.putconn(c)
+        with pytest.raises(PoolTimeoutError) as ei:
+            pool.getconn()  # ping fails, the freed slot goes to the queued caller
+        cause = ei.value.__cause__
+        assert isinstance(cause, ConnectionBrokenError), repr(cause)
+        assert isinstance(cause.__cause__, RuntimeError) and "server went away" in str(cause)
+        for t in threads:
+            t.join(5)
+        assert len(holder) == 1 and holder[0] is not c and c.closed
+        pool.putconn(holder[0])
+        s = pool.stats()
+        assert s.ping_failures == 1 and s.in_use == 0
+    finally:
+        pool.close()

@@ -199,6 +199,16 @@ class _Base:
     def _after_fork_extra(self) -> None:
         pass
 
+    def _broken(self, e: BaseException) -> ConnectionBrokenError:
+        err = ConnectionBrokenError(
+            f"pool {self._config.name!r}: a connection failed its pre-ping and was discarded: "
+            f"{describe_exception(e)}",
+            kind="connection_broken",
+            retryable=True,
+        )
+        err.__cause__ = e
+        return err
+
     def _new_raw(self) -> "_unipool.RawPool":
         ref = weakref.ref(self)
 
@@ -293,8 +303,14 @@ class Pool(_Base, Generic[C]):
         ``pool_timeout``). Raises PoolTimeoutError, PoolClosedError, ConnectError."""
         raw = self._raw
         deadline = None if timeout is None else time.monotonic() + timeout
+        broken: Optional[ConnectionBrokenError] = None
         while True:
-            got, needs_ping = raw.acquire_ex(timeout)
+            try:
+                got, needs_ping = raw.acquire_ex(timeout)
+            except PoolTimeoutError as e:
+                if broken is not None:  # say why the wait went on
+                    raise e from broken
+                raise
             if type(got) is Permit:
                 return self._create(got)
             if needs_ping:
@@ -303,6 +319,7 @@ class Pool(_Base, Generic[C]):
                 except Exception as e:
                     raw.ping_failed(got, describe_exception(e))
                     close_quietly(self._close, got, log.debug)
+                    broken = self._broken(e)
                     if deadline is not None:
                         timeout = max(0.0, deadline - time.monotonic())
                     continue
@@ -505,10 +522,16 @@ class AsyncPool(_Base, Generic[C]):
             self._ensure_maintenance()
         budget = self._config.pool_timeout if timeout is None else timeout
         deadline = time.monotonic() + budget
+        broken: Optional[ConnectionBrokenError] = None
         while True:
             got = raw.try_acquire(True)
             if got is None:
-                got = await self._wait(max(0.0, deadline - time.monotonic()))
+                try:
+                    got = await self._wait(max(0.0, deadline - time.monotonic()))
+                except PoolTimeoutError as e:
+                    if broken is not None:  # say why the wait went on
+                        raise e from broken
+                    raise
             obj, needs_ping = got
             if type(obj) is Permit:
                 return await self._create(obj)
@@ -518,6 +541,7 @@ class AsyncPool(_Base, Generic[C]):
                 except Exception as e:
                     raw.ping_failed(obj, describe_exception(e))
                     await self._close_quietly(obj)
+                    broken = self._broken(e)
                     continue
                 except BaseException:
                     # cancelled during the ping: the connection's state is unknown
