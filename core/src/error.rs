@@ -169,7 +169,10 @@ impl Error {
     }
 
     /// An invalid-configuration error naming the key, the value and what is allowed.
+    /// The value is redacted (a DSN given under a wrong key must not put its
+    /// password into the message).
     pub fn config(key: &str, value: impl fmt::Display, allowed: impl fmt::Display) -> Error {
+        let value = redact(&value.to_string());
         Error::new(
             ErrorKind::InvalidConfig,
             format!("invalid pool configuration: {key} = {value}: {allowed}"),
@@ -335,5 +338,8 @@ mod tests {
         assert_eq!(e.config_key(), Some("pool_size"));
         assert!(e.to_string().contains("pool_size = -3"));
         assert!(e.to_string().contains("0 to 100000"));
+        let e = Error::config("pool_name", "postgres://app:hunter2@db/x", "expected a name");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("postgres://app:***@db/x"), "{e}");
     }
 }
