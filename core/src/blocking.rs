@@ -193,19 +193,7 @@ impl<M: SyncManager> BlockingPool<M> {
                         }
                         let rest = left();
                         if rest.is_zero() {
-                            let status = self.status();
-                            let waited = total;
-                            return Err(Error::new(
-                                ErrorKind::PoolTimeout,
-                                format!(
-                                    "pool '{}' timed out after {:.3}s waiting for a connection ({status}); last connect error: {}",
-                                    self.inner.raw.name(),
-                                    waited.as_secs_f64(),
-                                    err.full_message()
-                                ),
-                            )
-                            .with_source(err)
-                            .with_status(status, waited));
+                            return Err(self.inner.raw.retry_timeout(total, err));
                         }
                         std::thread::sleep(backoff.min(rest));
                         backoff = (backoff * 2).min(Duration::from_millis(100));

@@ -212,18 +212,7 @@ impl<M: Manager> Pool<M> {
                         let left = time_left();
                         if left.is_zero() {
                             let waited = Duration::from_nanos(crate::clock::coarse_nanos().saturating_sub(start));
-                            let status = self.status();
-                            return Err(Error::new(
-                                ErrorKind::PoolTimeout,
-                                format!(
-                                    "pool '{}' timed out after {:.3}s waiting for a connection ({status}); last connect error: {}",
-                                    self.inner.raw.name(),
-                                    waited.as_secs_f64(),
-                                    e.full_message()
-                                ),
-                            )
-                            .with_source(e)
-                            .with_status(status, waited));
+                            return Err(self.inner.raw.retry_timeout(waited, e));
                         }
                         tokio::time::sleep(backoff.min(left)).await;
                         backoff = (backoff * 2).min(Duration::from_millis(100));

@@ -988,6 +988,23 @@ impl<T: Send + 'static> RawPool<T> {
         }
     }
 
+    /// The timeout a front end returns when it kept retrying a failing
+    /// connect until its deadline: the usual diagnosis with `last` as cause.
+    pub(crate) fn retry_timeout(&self, waited: Duration, last: Error) -> Error {
+        let status = self.status();
+        Error::new(
+            ErrorKind::PoolTimeout,
+            format!(
+                "pool '{}' timed out after {:.3}s waiting for a connection ({status}); last connect error: {}",
+                self.name(),
+                waited.as_secs_f64(),
+                last.full_message()
+            ),
+        )
+        .with_source(last)
+        .with_status(status, waited)
+    }
+
     /// The last connect error while connecting is failing, if it is.
     pub fn last_connect_error(&self) -> Option<Error> {
         let st = self.shared.state.lock();
