@@ -215,13 +215,17 @@ impl Error {
         self.inner.source.clone()
     }
 
-    /// The message followed by every cause, `: `-separated.
+    /// The message followed by every cause, `: `-separated. A cause whose
+    /// text the message already quotes is not repeated.
     pub fn full_message(&self) -> String {
         let mut out = self.inner.message.clone();
         let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
         while let Some(e) = cur {
-            out.push_str(": ");
-            out.push_str(&e.to_string());
+            let text = e.to_string();
+            if !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
             cur = e.source();
         }
         out
@@ -321,6 +325,18 @@ mod tests {
         assert_eq!(redact("host=h password=hunter2 user=u"), "host=h password=*** user=u");
         assert_eq!(redact("mysql://root@h/db"), "mysql://root@h/db");
         assert!(!redact("a://x:y@z and b://p:q@r").contains('y'));
+    }
+
+    #[test]
+    fn full_message_does_not_repeat_quoted_causes() {
+        let driver = Error::new(ErrorKind::ConnectFailed, "connection refused");
+        let wrapped = Error::new(ErrorKind::ConnectFailed, "pool 'p': connect failed: connection refused").with_source(driver);
+        let timeout = Error::new(ErrorKind::PoolTimeout, format!("timed out; last error: {}", wrapped.full_message()))
+            .with_source(wrapped);
+        let m = timeout.full_message();
+        assert_eq!(m.matches("connection refused").count(), 1, "{m}");
+        let plain = Error::new(ErrorKind::ConnectFailed, "pool 'p': connect failed").with_source(Error::new(ErrorKind::Internal, "eof"));
+        assert_eq!(plain.full_message(), "pool 'p': connect failed: eof");
     }
 
     #[test]
