@@ -334,7 +334,12 @@ impl<T: Send + 'static> Shared<T> {
                         out.wake(w);
                     }
                     None => {
-                        st.idle.push_front(i);
+                        // Put it back where it came from, keeping the idle order.
+                        if self.config.use_lifo {
+                            st.idle.push_back(i);
+                        } else {
+                            st.idle.push_front(i);
+                        }
                         break;
                     }
                 }
