@@ -377,6 +377,17 @@ impl<M: Manager> DerefMut for PooledConnection<M> {
     }
 }
 
+/// A checkout waiting for its reset; dropped unfinished, it is invalidated.
+struct Unreset<T: Send + 'static>(Option<Checkout<T>>);
+
+impl<T: Send + 'static> Drop for Unreset<T> {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            drop(c.invalidate());
+        }
+    }
+}
+
 fn finish<M: Manager>(pool: &Pool<M>, c: Checkout<M::Connection>) {
     if let Some((obj, _reason)) = c.release() {
         pool.spawn_close(obj);
@@ -390,12 +401,17 @@ impl<M: Manager> Drop for PooledConnection<M> {
         if how != ResetOnReturn::None && self.pool.inner.manager.needs_reset(c.conn_mut(), how) {
             if let Ok(h) = tokio::runtime::Handle::try_current() {
                 let pool = self.pool.clone();
+                // If the task is dropped before the reset finishes (runtime
+                // shutdown), the guard discards the connection: one in an
+                // unknown state must never go back to the pool.
+                let mut guard = Unreset(Some(c));
                 h.spawn(async move {
                     let limit = pool.inner.raw.settings().connect_timeout;
-                    match tokio::time::timeout(limit, pool.inner.manager.reset(c.conn_mut(), how)).await {
-                        Ok(Ok(())) => finish(&pool, c),
+                    let conn = guard.0.as_mut().expect("present until the reset ends").conn_mut();
+                    match tokio::time::timeout(limit, pool.inner.manager.reset(conn, how)).await {
+                        Ok(Ok(())) => finish(&pool, guard.0.take().expect("present")),
                         _ => {
-                            let obj = c.invalidate();
+                            let obj = guard.0.take().expect("present").invalidate();
                             pool.inner.manager.close(obj).await;
                         }
                     }

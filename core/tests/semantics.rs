@@ -529,3 +529,37 @@ async fn futures_all<T: Send + 'static>(
     }
     out
 }
+
+#[test]
+fn a_reset_cut_short_by_runtime_shutdown_discards_the_connection() {
+    // A manager whose reset never finishes; the runtime shuts down first.
+    struct Dirty;
+    impl Manager for Dirty {
+        type Connection = u32;
+        type Error = FakeError;
+        async fn connect(&self) -> Result<u32, FakeError> {
+            Ok(1)
+        }
+        async fn ping(&self, _: &mut u32) -> Result<(), FakeError> {
+            Ok(())
+        }
+        fn needs_reset(&self, _: &mut u32, _: unipool::ResetOnReturn) -> bool {
+            true
+        }
+        async fn reset(&self, _: &mut u32, _: unipool::ResetOnReturn) -> Result<(), FakeError> {
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let pool = rt.block_on(async {
+        let pool = Pool::new(Dirty, cfg(1, 0)).unwrap();
+        drop(pool.get().await.unwrap()); // spawns the reset task
+        tokio::task::yield_now().await;
+        pool
+    });
+    drop(rt); // the reset task is dropped unfinished
+    let s = pool.status();
+    assert_eq!((s.idle, s.in_use), (0, 0), "an un-reset connection must not return to the pool: {s:?}");
+    assert_eq!(s.invalidated, 1);
+}
