@@ -190,7 +190,9 @@ impl<M: Manager> Pool<M> {
                     }
                     if c.needs_ping() {
                         let limit = self.inner.raw.settings().connect_timeout;
-                        let ok = matches!(tokio::time::timeout(limit, self.inner.manager.ping(c.conn_mut())).await, Ok(Ok(())));
+                        // Rare paths (ping, connect, backoff) are boxed: inline, their
+                        // timers would make every pending get() future ~500 bytes.
+                        let ok = matches!(Box::pin(tokio::time::timeout(limit, self.inner.manager.ping(c.conn_mut()))).await, Ok(Ok(())));
                         if ok {
                             c.ping_ok();
                         } else {
@@ -201,7 +203,7 @@ impl<M: Manager> Pool<M> {
                     }
                     return Ok(PooledConnection { pool: self.clone(), conn: Some(c) });
                 }
-                Grant::Create(permit) => match self.create(permit.waited(), Instant::now() + time_left()).await {
+                Grant::Create(permit) => match Box::pin(self.create(permit.waited(), Instant::now() + time_left())).await {
                     Ok(conn) => return Ok(PooledConnection { pool: self.clone(), conn: Some(permit.fulfill(conn)) }),
                     Err(e) => {
                         let permanent = e.message().ends_with("(not retried: permanent error)");
@@ -214,7 +216,7 @@ impl<M: Manager> Pool<M> {
                             let waited = Duration::from_nanos(crate::clock::coarse_nanos().saturating_sub(start));
                             return Err(self.inner.raw.retry_timeout(waited, e));
                         }
-                        tokio::time::sleep(backoff.min(left)).await;
+                        Box::pin(tokio::time::sleep(backoff.min(left))).await;
                         backoff = (backoff * 2).min(Duration::from_millis(100));
                     }
                 },
