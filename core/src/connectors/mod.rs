@@ -315,6 +315,51 @@ pub(crate) async fn end_sqlx_transactions<DB: sqlx::Database>(
     Ok(())
 }
 
+/// Whether a returned sqlx connection has anything to undo: a transaction
+/// sqlx tracks, or messages still to flush (a dropped `Transaction` queued its
+/// ROLLBACK, or a cancelled query left a response unread).
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub(crate) fn sqlx_dirty<C: sqlx::Connection>(conn: &mut C) -> bool {
+    conn.is_in_transaction() || conn.should_flush()
+}
+
+/// The sqlx managers' common return path: end every tracked transaction
+/// (commit or roll back), else flush pending messages and wait for the server,
+/// so the next user gets a clean connection (or we learn it is dead). On
+/// failure, says which step failed ("COMMIT", "ROLLBACK", "flush on return").
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub(crate) async fn sqlx_end_or_flush<DB: sqlx::Database>(
+    conn: &mut DB::Connection,
+    commit: bool,
+) -> Result<(), (&'static str, sqlx::Error)> {
+    use sqlx::Connection;
+    if conn.is_in_transaction() {
+        end_sqlx_transactions::<DB>(conn, commit)
+            .await
+            .map_err(|e| (if commit { "COMMIT" } else { "ROLLBACK" }, e))
+    } else if conn.should_flush() {
+        conn.ping().await.map_err(|e| ("flush on return", e))
+    } else {
+        Ok(())
+    }
+}
+
+/// Pre-ping for the sqlx managers: `SELECT 1` over the simple-query protocol
+/// (no prepared statement, so it also works through PgBouncer).
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub(crate) async fn sqlx_ping<DB: sqlx::Database>(conn: &mut DB::Connection) -> Result<(), sqlx::Error>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    sqlx::Executor::execute(&mut *conn, "SELECT 1").await.map(|_| ())
+}
+
+/// Graceful close, bounded so a dead peer cannot hold the closer.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub(crate) async fn sqlx_close<C: sqlx::Connection>(conn: C) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), conn.close()).await;
+}
+
 /// Splits `url` into the part before `?`, the decoded query pairs, and the
 /// fragment (kept verbatim, after `#`).
 pub(crate) fn split_query(url: &str) -> (String, Vec<(String, String)>, Option<String>) {

@@ -22,7 +22,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
-use sqlx::{ConnectOptions, Connection, Executor};
+use sqlx::ConnectOptions;
 
 use super::{
     parse_connect_timeout,
@@ -183,31 +183,20 @@ impl Manager for MySqlManager {
     }
 
     async fn ping(&self, conn: &mut MySqlConnection) -> Result<(), Error> {
-        Executor::execute(&mut *conn, "SELECT 1")
-            .await
-            .map(|_| ())
-            .map_err(|e| self.query_error("ping (SELECT 1)", e))
+        super::sqlx_ping::<sqlx::MySql>(conn).await.map_err(|e| self.query_error("ping (SELECT 1)", e))
     }
 
     fn needs_reset(&self, conn: &mut MySqlConnection, _how: ResetOnReturn) -> bool {
-        self.reset != MySqlReset::None && (conn.is_in_transaction() || conn.should_flush())
+        self.reset != MySqlReset::None && super::sqlx_dirty(conn)
     }
 
     async fn reset(&self, conn: &mut MySqlConnection, how: ResetOnReturn) -> Result<(), Error> {
         if self.reset == MySqlReset::None || how == ResetOnReturn::None {
             return Ok(());
         }
-        if conn.is_in_transaction() {
-            let commit = how == ResetOnReturn::Commit;
-            super::end_sqlx_transactions::<sqlx::MySql>(conn, commit)
-                .await
-                .map_err(|e| self.query_error(if commit { "COMMIT" } else { "ROLLBACK" }, e))?;
-        } else if conn.should_flush() {
-            conn.ping()
-                .await
-                .map_err(|e| self.query_error("flush on return", e))?;
-        }
-        Ok(())
+        super::sqlx_end_or_flush::<sqlx::MySql>(conn, how == ResetOnReturn::Commit)
+            .await
+            .map_err(|(step, e)| self.query_error(step, e))
     }
 
     fn is_transient(&self, err: &Error) -> bool {
@@ -215,7 +204,7 @@ impl Manager for MySqlManager {
     }
 
     async fn close(&self, conn: MySqlConnection) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), conn.close()).await;
+        super::sqlx_close(conn).await
     }
 }
 

@@ -34,7 +34,6 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
 
 use super::{
-    end_sqlx_transactions,
     parse_connect_timeout,
     connect_with_timeout, driver_error, invalid_option, join_query, mask_url, parse_bool_option,
     split_query, strip_pool_params, url_password,
@@ -236,21 +235,9 @@ impl PgManager {
     /// Ends what sqlx knows is open (ROLLBACK, or COMMIT when the pool's
     /// reset_on_return is `commit`) and drains a connection left mid-protocol.
     async fn end_tracked(&self, conn: &mut PgConnection, end: &str) -> crate::Result<()> {
-        if conn.is_in_transaction() {
-            // A Transaction guard leaked (mem::forget) or is still open: end
-            // every level through sqlx, so its own depth counter stays right.
-            end_sqlx_transactions::<sqlx::Postgres>(conn, end == "COMMIT")
-                .await
-                .map_err(|e| self.query_error(end, e))?;
-        } else if conn.should_flush() {
-            // A dropped Transaction queued its ROLLBACK, or a cancelled query
-            // left messages unsent: flush and wait for ReadyForQuery now, so
-            // the next user gets a clean connection (or we learn it is dead).
-            conn.ping()
-                .await
-                .map_err(|e| self.query_error("flush on return", e))?;
-        }
-        Ok(())
+        super::sqlx_end_or_flush::<sqlx::Postgres>(conn, end == "COMMIT")
+            .await
+            .map_err(|(step, e)| self.query_error(step, e))
     }
 
     async fn run_reset_statement(&self, conn: &mut PgConnection, sql: &str, end: &str) -> crate::Result<()> {
@@ -290,17 +277,13 @@ impl Manager for PgManager {
     }
 
     async fn ping(&self, conn: &mut PgConnection) -> Result<(), Error> {
-        // Simple-query protocol: no prepared statement, works through PgBouncer.
-        Executor::execute(&mut *conn, "SELECT 1")
-            .await
-            .map(|_| ())
-            .map_err(|e| self.query_error("ping (SELECT 1)", e))
+        super::sqlx_ping::<sqlx::Postgres>(conn).await.map_err(|e| self.query_error("ping (SELECT 1)", e))
     }
 
     fn needs_reset(&self, conn: &mut PgConnection, _how: ResetOnReturn) -> bool {
         match self.reset {
             PgReset::None => false,
-            PgReset::Rollback => conn.is_in_transaction() || conn.should_flush(),
+            PgReset::Rollback => super::sqlx_dirty(conn),
             PgReset::ResetAll | PgReset::DiscardAll => true,
         }
     }
@@ -338,8 +321,7 @@ impl Manager for PgManager {
     }
 
     async fn close(&self, conn: PgConnection) {
-        // Graceful Terminate; bounded so a dead peer cannot hold the closer.
-        let _ = tokio::time::timeout(Duration::from_secs(5), conn.close()).await;
+        super::sqlx_close(conn).await
     }
 }
 

@@ -23,7 +23,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{ConnectOptions, Connection, Executor};
+use sqlx::ConnectOptions;
 
 use super::{
     parse_connect_timeout,
@@ -170,31 +170,20 @@ impl Manager for SqliteManager {
     }
 
     async fn ping(&self, conn: &mut SqliteConnection) -> Result<(), Error> {
-        Executor::execute(&mut *conn, "SELECT 1")
-            .await
-            .map(|_| ())
-            .map_err(|e| self.query_error("ping (SELECT 1)", e))
+        super::sqlx_ping::<sqlx::Sqlite>(conn).await.map_err(|e| self.query_error("ping (SELECT 1)", e))
     }
 
     fn needs_reset(&self, conn: &mut SqliteConnection, _how: ResetOnReturn) -> bool {
-        self.reset != SqliteReset::None && (conn.is_in_transaction() || conn.should_flush())
+        self.reset != SqliteReset::None && super::sqlx_dirty(conn)
     }
 
     async fn reset(&self, conn: &mut SqliteConnection, how: ResetOnReturn) -> Result<(), Error> {
         if self.reset == SqliteReset::None || how == ResetOnReturn::None {
             return Ok(());
         }
-        if conn.is_in_transaction() {
-            let commit = how == ResetOnReturn::Commit;
-            super::end_sqlx_transactions::<sqlx::Sqlite>(conn, commit)
-                .await
-                .map_err(|e| self.query_error(if commit { "COMMIT" } else { "ROLLBACK" }, e))?;
-        } else if conn.should_flush() {
-            conn.ping()
-                .await
-                .map_err(|e| self.query_error("flush on return", e))?;
-        }
-        Ok(())
+        super::sqlx_end_or_flush::<sqlx::Sqlite>(conn, how == ResetOnReturn::Commit)
+            .await
+            .map_err(|(step, e)| self.query_error(step, e))
     }
 
     fn is_transient(&self, err: &Error) -> bool {
@@ -202,6 +191,6 @@ impl Manager for SqliteManager {
     }
 
     async fn close(&self, conn: SqliteConnection) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), conn.close()).await;
+        super::sqlx_close(conn).await
     }
 }
